@@ -1,0 +1,45 @@
+"""The engine protocol: what a stage needs from DuckDB, Spark, or any later engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from healthhub.engines.dialects import Dialect, SqlType
+
+OUTPUT_FORMATS = ("csv", "ndjson", "parquet")
+
+
+class Engine(Protocol):
+    name: str
+    dialect: Dialect
+
+    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+        """A relation (SQL text) reading these NDJSON files with this explicit schema."""
+        ...
+
+    def rows(self, query: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """Run a query; return its column names and rows as plain Python values."""
+        ...
+
+    def write(self, query: str, fmt: str, path: Path) -> int:
+        """Run a query and write its result to ``path`` in ``fmt``; return the row count."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def create_engine(name: str, threads: int | None = None) -> Engine:
+    """The engine named ``duckdb`` (default) or ``spark``."""
+    if name == "duckdb":
+        from healthhub.engines.duckdb_engine import DuckDBEngine
+
+        return DuckDBEngine(threads=threads)
+    if name == "spark":
+        from healthhub.engines.spark_engine import SparkEngine
+
+        return SparkEngine(threads=threads)
+    from healthhub.exceptions import UserError
+
+    raise UserError(f"unknown engine '{name}' (choose duckdb or spark)")

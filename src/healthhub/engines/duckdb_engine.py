@@ -1,0 +1,84 @@
+"""DuckDB: the embedded default engine and the reference every other engine must match."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from healthhub.engines.dialects import DUCKDB, SqlType
+from healthhub.exceptions import UserError, ViewExecutionError
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    dialect = DUCKDB
+
+    def __init__(self, database: str | Path = ":memory:", threads: int | None = None) -> None:
+        self.con = duckdb.connect(str(database))
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+        paths = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
+        columns = ", ".join(
+            f"{_literal(n)}: {_literal(self.dialect.render_type(t))}" for n, t in schema
+        )
+        return (
+            f"read_json({paths}, format = 'newline_delimited', columns = {{{columns}}},"
+            " maximum_object_size = 134217728)"
+        )
+
+    def _run(self, query: str) -> duckdb.DuckDBPyRelation:
+        try:
+            return self.con.sql(query)
+        except duckdb.Error as exc:
+            raise _translate(exc) from None
+
+    def rows(self, query: str) -> tuple[list[str], list[dict[str, Any]]]:
+        try:
+            cursor = self.con.execute(query)
+            names = [c[0] for c in cursor.description or []]
+            return names, [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise _translate(exc) from None
+
+    def write(self, query: str, fmt: str, path: Path) -> int:
+        options = {
+            "csv": "FORMAT csv, HEADER true",
+            "ndjson": "FORMAT json",
+            "parquet": "FORMAT parquet, COMPRESSION zstd",
+        }[fmt]
+        try:
+            self.con.execute(f"COPY ({query}) TO {_literal(str(path))} ({options})")
+            counted = self.con.fetchone()
+        except duckdb.Error as exc:
+            raise _translate(exc) from None
+        return int(counted[0]) if counted else 0
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _translate(exc: Exception) -> Exception:
+    """Engine errors, without echoing data: our own raised messages pass through."""
+    text = str(exc)
+    marker = "Invalid Input Error: "
+    if "select[" in text or "where[" in text or "repeat" in text:
+        # error() raised by compiled SQL carries our message (a view location, no data)
+        start = text.find(marker)
+        message = text[start + len(marker) :] if start >= 0 else text
+        return ViewExecutionError(message.splitlines()[0])
+    if isinstance(exc, duckdb.IOException):
+        return UserError("cannot read input: " + text.splitlines()[0].split(":")[0])
+    if isinstance(exc, duckdb.BinderException | duckdb.ParserException | duckdb.CatalogException):
+        # about the SQL text, never about data values
+        return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0]}")
+    return ViewExecutionError(f"the engine failed on the data ({type(exc).__name__})")

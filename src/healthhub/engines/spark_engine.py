@@ -1,0 +1,123 @@
+"""Spark (PySpark, ``local[*]``): the same compiled views when data outgrow one machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from healthhub.engines.dialects import SPARK, SqlType
+from healthhub.exceptions import MissingDependencyError, ViewExecutionError
+
+_views = count(1)
+_session: Any = None
+
+
+def spark_session(threads: int | None = None) -> Any:
+    """One local Spark session per process (starting one takes seconds)."""
+    global _session
+    if _session is not None:
+        return _session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise MissingDependencyError(
+            "the Spark engine needs PySpark: pip install 'healthhub[spark]' (and Java 17)"
+        ) from None
+    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+    master = f"local[{threads}]" if threads else "local[*]"
+    _session = (
+        SparkSession.builder.master(master)
+        .appName("healthhub")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.legacy.sizeOfNull", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", os.environ.get("HEALTHHUB_SPARK_MEMORY", "4g"))
+        .config("spark.sql.jsonGenerator.ignoreNullFields", "false")
+        .config("spark.sql.analyzer.maxIterations", "1000")
+        .config("spark.sql.optimizer.maxIterations", "1000")
+        .getOrCreate()
+    )
+    _session.sparkContext.setLogLevel("ERROR")
+    return _session
+
+
+def _plain(value: Any) -> Any:
+    from pyspark.sql import Row
+
+    if isinstance(value, Row):
+        return {k: _plain(v) for k, v in value.asDict().items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class SparkEngine:
+    name = "spark"
+    dialect = SPARK
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.spark = spark_session(threads)
+
+    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+        ddl = ", ".join(f"{self.dialect.quote(n)} {self.dialect.render_type(t)}" for n, t in schema)
+        frame = (
+            self.spark.read.schema(ddl).option("mode", "PERMISSIVE").json([str(f) for f in files])
+        )
+        name = f"healthhub_source_{next(_views)}"
+        frame.createOrReplaceTempView(name)
+        return name
+
+    def _frame(self, query: str) -> Any:
+        try:
+            return self.spark.sql(query)
+        except Exception as exc:  # analysis errors arrive as several exception classes
+            raise _translate(exc) from None
+
+    def rows(self, query: str) -> tuple[list[str], list[dict[str, Any]]]:
+        frame = self._frame(query)
+        try:
+            collected = frame.collect()
+        except Exception as exc:
+            raise _translate(exc) from None
+        names = list(frame.columns)
+        return names, [{n: _plain(row[n]) for n in names} for row in collected]
+
+    def write(self, query: str, fmt: str, path: Path) -> int:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        frame = self._frame(query)
+        try:
+            table = frame.toArrow()
+        except Exception as exc:
+            raise _translate(exc) from None
+        if fmt == "parquet":
+            pq.write_table(table, path, compression="zstd")
+        elif fmt == "csv":
+            pacsv.write_csv(table, path)
+        else:
+            import orjson
+
+            with open(path, "wb") as fh:
+                for row in table.to_pylist():
+                    fh.write(orjson.dumps(row) + b"\n")
+        return int(table.num_rows)
+
+    def close(self) -> None:
+        """The shared session stays up for the process; nothing to release per engine."""
+
+
+def _translate(exc: Exception) -> Exception:
+    text = str(exc)
+    for line in text.splitlines():
+        if "select[" in line or "where[" in line or "repeat" in line:
+            start = max(line.find("select["), line.find("where["))
+            return ViewExecutionError(line[start:] if start >= 0 else line)
+    kind = getattr(exc, "getCondition", lambda: None)() or type(exc).__name__
+    if "PARSE" in str(kind) or "UNRESOLVED" in str(kind) or "DATATYPE" in str(kind):
+        return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0][:300]}")
+    return ViewExecutionError(f"the engine failed on the data ({kind})")
