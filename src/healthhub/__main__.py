@@ -1,0 +1,5 @@
+"""``python -m healthhub`` runs the command line."""
+
+from healthhub.cli import main
+
+main()

@@ -1,0 +1,299 @@
+"""FHIR inputs: find the files, count resources by type, set aside bad records.
+
+Bulk-export NDJSON files that hold one resource type and no bad line are read in place by
+the engine (the fast path: the inventory is one engine scan). Bundles, files mixing
+types, and files with bad records go through a streaming Python pass that writes one
+NDJSON file per resource type into a work folder, and every bad record into the
+quarantine file with its file, position and reason. Messages name files and positions,
+never a record's content.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import orjson
+
+from healthhub.exceptions import InputFileError
+from healthhub.sources.fhir.fhir_model import load_model
+
+NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+JSON_SUFFIXES = (".json", ".json.gz")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    position: str  # "line 12", "entry 3", "file"
+    reason: str
+
+
+@dataclass
+class Quarantine:
+    """Bad records with their reason, as NDJSON, so they can be fixed and replayed."""
+
+    path: Path
+    problems: list[Problem] = field(default_factory=list)
+    _fh: IO[bytes] | None = None
+
+    def add(self, problem: Problem, record: bytes | None) -> None:
+        self.problems.append(problem)
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")  # noqa: SIM115 - closed by close()
+        entry = {
+            "file": problem.file,
+            "position": problem.position,
+            "reason": problem.reason,
+            "record": record.decode("utf-8", "replace") if record is not None else None,
+        }
+        self._fh.write(orjson.dumps(entry) + b"\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class StagedInputs:
+    files: list[Path]
+    by_type: dict[str, list[Path]]  # NDJSON files holding only that resource type
+    received: Counter[str]  # resources received, by type
+    quarantine: Quarantine
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.quarantine.problems
+
+
+def find_inputs(paths: Iterable[Path]) -> list[Path]:
+    """The input files: given files, and FHIR files found under given folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.name.endswith(NDJSON_SUFFIXES + JSON_SUFFIXES)
+                )
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputFileError(f"{path}: no such file or folder")
+    return found
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _is_ndjson(path: Path) -> bool:
+    if path.name.endswith(NDJSON_SUFFIXES):
+        return True
+    if path.name.endswith(JSON_SUFFIXES):
+        return False
+    # other names: one JSON object per line if the first line is a whole object
+    try:
+        with _open(path) as fh:
+            first = fh.readline(1 << 20).strip()
+        orjson.loads(first)
+        return bool(first)
+    except (orjson.JSONDecodeError, OSError, EOFError):
+        return False
+
+
+class _TypeWriter:
+    """Per-resource-type NDJSON files in the work folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.handles: dict[str, IO[bytes]] = {}
+        self.paths: dict[str, Path] = {}
+
+    def write(self, rtype: str, line: bytes) -> None:
+        fh = self.handles.get(rtype)
+        if fh is None:
+            path = self.folder / f"{rtype}.staged.{len(self.paths)}.ndjson"
+            fh = io.BufferedWriter(open(path, "wb"), 1 << 20)  # noqa: SIM115
+            self.handles[rtype] = fh
+            self.paths[rtype] = path
+        fh.write(line)
+        fh.write(b"\n")
+
+    def close(self) -> None:
+        for fh in self.handles.values():
+            fh.close()
+
+
+def _check_resource(obj: Any) -> str | None:
+    """The reason a decoded JSON value is not a FHIR resource, or None."""
+    if not isinstance(obj, dict):
+        return "not a FHIR resource (a JSON object is expected)"
+    rtype = obj.get("resourceType")
+    if rtype is None:
+        return "resource without resourceType"
+    if not isinstance(rtype, str) or not load_model().is_resource(rtype):
+        return "unknown resourceType (not a FHIR R4 resource type)"
+    return None
+
+
+def _bundle_entries(
+    bundle: dict[str, Any],
+    name: str,
+    out: _TypeWriter,
+    quarantine: Quarantine,
+    received: Counter[str],
+) -> None:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        quarantine.add(Problem(name, "file", "Bundle.entry is not a list"), orjson.dumps(bundle))
+        return
+    for index, entry in enumerate(entries):
+        position = f"entry {index}"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None:
+            quarantine.add(
+                Problem(name, position, "Bundle entry without resource"), orjson.dumps(entry)
+            )
+            continue
+        reason = _check_resource(resource)
+        if reason:
+            quarantine.add(Problem(name, position, reason), orjson.dumps(resource))
+            continue
+        rtype = resource["resourceType"]
+        if rtype == "Bundle":
+            _bundle_entries(resource, f"{name} {position}", out, quarantine, received)
+            continue
+        received[rtype] += 1
+        out.write(rtype, orjson.dumps(resource))
+
+
+def _stage_json(
+    path: Path, out: _TypeWriter, quarantine: Quarantine, received: Counter[str]
+) -> None:
+    name = str(path)
+    try:
+        with _open(path) as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        quarantine.add(Problem(name, "file", "not valid JSON"), data)
+        return
+    reason = _check_resource(obj)
+    if reason:
+        quarantine.add(Problem(name, "file", reason), data)
+        return
+    if obj["resourceType"] == "Bundle":
+        _bundle_entries(obj, name, out, quarantine, received)
+    else:
+        received[obj["resourceType"]] += 1
+        out.write(obj["resourceType"], orjson.dumps(obj))
+
+
+def _stage_ndjson(
+    path: Path, out: _TypeWriter, quarantine: Quarantine, received: Counter[str]
+) -> None:
+    """The slow path for an NDJSON file with bad lines or several types."""
+    name = str(path)
+    with _open(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                quarantine.add(Problem(name, f"line {number}", "malformed JSON"), line)
+                continue
+            reason = _check_resource(obj)
+            if reason:
+                quarantine.add(Problem(name, f"line {number}", reason), line)
+                continue
+            rtype = obj["resourceType"]
+            if rtype == "Bundle":
+                _bundle_entries(obj, f"{name} line {number}", out, quarantine, received)
+                continue
+            received[rtype] += 1
+            out.write(rtype, line)
+
+
+def _inventory(files: list[Path]) -> dict[Path, Counter[str]] | None:
+    """Resources by type in each NDJSON file, in one scan; None if some file is malformed."""
+    if not files:
+        return {}
+    con = duckdb.connect()
+    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    try:
+        rows = con.execute(
+            f"SELECT filename, resourceType, count(*) FROM read_json({paths},"
+            " format = 'newline_delimited', columns = {'resourceType': 'VARCHAR'},"
+            " filename = true, maximum_object_size = 134217728) GROUP BY ALL"
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    by_name = {str(f): f for f in files}
+    out: dict[Path, Counter[str]] = {f: Counter() for f in files}
+    for filename, rtype, n in rows:
+        out[by_name[filename]][rtype] += n
+    return out
+
+
+def _fast_ndjson(files: list[Path]) -> Iterator[tuple[Path, Counter[str] | None]]:
+    """Each NDJSON file with its counts by type, or None when it needs the slow path."""
+    inventory = _inventory(files)
+    if inventory is None:
+        for f in files:  # isolate the malformed files
+            single = _inventory([f])
+            yield f, None if single is None else single[f]
+        return
+    yield from inventory.items()
+
+
+def stage_inputs(paths: Iterable[Path], work_dir: Path, quarantine_path: Path) -> StagedInputs:
+    """Find, count and (where needed) split the inputs; quarantine bad records."""
+    files = find_inputs(paths)
+    model = load_model()
+    quarantine = Quarantine(quarantine_path)
+    received: Counter[str] = Counter()
+    by_type: dict[str, list[Path]] = defaultdict(list)
+    writer = _TypeWriter(work_dir)
+    ndjson = [f for f in files if _is_ndjson(f)]
+    others = [f for f in files if f not in set(ndjson)]
+    try:
+        for path, counts in _fast_ndjson(ndjson):
+            clean = counts is not None and None not in counts and len(counts) <= 1
+            if (
+                clean
+                and counts is not None
+                and all(model.is_resource(t) and t != "Bundle" for t in counts)
+            ):
+                for rtype, n in counts.items():
+                    received[rtype] += n
+                    by_type[rtype].append(path)
+            else:
+                _stage_ndjson(path, writer, quarantine, received)
+        for path in others:
+            _stage_json(path, writer, quarantine, received)
+    finally:
+        writer.close()
+        quarantine.close()
+    for rtype, staged in writer.paths.items():
+        by_type[rtype].append(staged)
+    return StagedInputs(files, dict(by_type), received, quarantine)

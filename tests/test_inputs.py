@@ -1,0 +1,150 @@
+"""Input handling: NDJSON, Bundles, gzip, folders; bad records counted and quarantined."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from healthhub.engines.base import Engine
+from healthhub.exceptions import InputFileError
+from healthhub.sources.fhir.inputs import stage_inputs
+from healthhub.sources.fhir.runner import run_views
+from healthhub.sources.fhir.viewdef import parse_view
+
+SECRET = "Zebulon-Quartermaine"  # a patient value that must never appear in messages
+
+PATIENT_VIEW = parse_view({"name": "patient_ids", "resource": "Patient", "select": [{"column": [
+    {"name": "id", "path": "getResourceKey()", "type": "string"},
+    {"name": "family", "path": "name.family.first()", "type": "string"}]}]})  # fmt: skip
+
+
+def _patient(i: int) -> dict:
+    return {"resourceType": "Patient", "id": f"p{i}", "name": [{"family": f"{SECRET}{i}"}]}
+
+
+def _write_ndjson(path: Path, lines: list[str | dict]) -> Path:
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_clean_bulk_files_are_read_in_place(tmp_path: Path) -> None:
+    f = _write_ndjson(tmp_path / "Patient.ndjson", [_patient(1), _patient(2)])
+    staged = stage_inputs([tmp_path], tmp_path / "work", tmp_path / "q.ndjson")
+    assert staged.by_type == {"Patient": [f]}
+    assert staged.received == {"Patient": 2}
+    assert staged.problems == []
+    assert not (tmp_path / "q.ndjson").exists()
+
+
+def test_bad_lines_are_quarantined_with_file_line_and_reason(
+    tmp_path: Path, duckdb_engine: Engine
+) -> None:
+    (tmp_path / "in").mkdir()
+    _write_ndjson(tmp_path / "in" / "mixed.ndjson.gz", [
+        _patient(1),
+        '{"resourceType": "Patient", "id": "p2", "name": [{"family": "' + SECRET + '"}]',  # malformed
+        "",
+        {"id": "x", "name": [{"family": SECRET}]},  # no resourceType
+        "[1, 2]",
+        {"resourceType": "NotAType", "id": "y"},
+        {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "t"}},
+        _patient(3),
+    ])  # fmt: skip
+    quarantine = tmp_path / "out.quarantine.ndjson"
+    summary = run_views(
+        [PATIENT_VIEW], [tmp_path / "in"], duckdb_engine, tmp_path / "out.csv", "csv", quarantine
+    )
+    assert summary.received == {"Patient": 2, "Observation": 1}
+    assert summary.skipped == {"Observation": 1}
+    assert summary.outputs[0].rows == 2
+    assert summary.problems == 4
+    records = [orjson.loads(line) for line in quarantine.read_bytes().splitlines()]
+    assert [(r["position"], r["reason"]) for r in records] == [
+        ("line 2", "malformed JSON"),
+        ("line 4", "resource without resourceType"),
+        ("line 5", "not a FHIR resource (a JSON object is expected)"),
+        ("line 6", "unknown resourceType (not a FHIR R4 resource type)"),
+    ]
+    assert all(r["file"].endswith("mixed.ndjson.gz") for r in records)
+    # the raw record is kept so it can be fixed and replayed; the summary never shows it
+    assert SECRET in records[0]["record"]
+    assert SECRET not in json.dumps(summary.as_dict())
+
+
+def test_replayed_quarantine_records_are_accepted_once_fixed(
+    tmp_path: Path, duckdb_engine: Engine
+) -> None:
+    _write_ndjson(tmp_path / "a.ndjson", [_patient(1), '{"resourceType": "Patient", "id": "p2"'])
+    q = tmp_path / "q.ndjson"
+    run_views([PATIENT_VIEW], [tmp_path / "a.ndjson"], duckdb_engine, tmp_path / "o1.csv", "csv", q)
+    fixed = [orjson.loads(line)["record"] + "}" for line in q.read_bytes().splitlines()]
+    _write_ndjson(tmp_path / "replay.ndjson", fixed)
+    summary = run_views(
+        [PATIENT_VIEW],
+        [tmp_path / "replay.ndjson"],
+        duckdb_engine,
+        tmp_path / "o2.csv",
+        "csv",
+        tmp_path / "q2.ndjson",
+    )
+    assert summary.problems == 0 and summary.outputs[0].rows == 1
+
+
+def test_bundles_of_every_kind_and_entry_problems(tmp_path: Path, duckdb_engine: Engine) -> None:
+    for kind in ("transaction", "batch", "collection", "searchset"):
+        bundle = {"resourceType": "Bundle", "type": kind, "entry": [
+            {"fullUrl": f"urn:uuid:{kind}", "resource": _patient(hash(kind) % 1000)},
+            {"fullUrl": "urn:uuid:none", "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"id": "no-type", "name": [{"family": SECRET}]}},
+        ]}  # fmt: skip
+        (tmp_path / f"{kind}.json.gz").write_bytes(gzip.compress(json.dumps(bundle).encode()))
+    (tmp_path / "notes.json").write_text('{"hello": "' + SECRET + '"}')
+    (tmp_path / "broken.json").write_text('{"resourceType": "Bundle", ')
+    q = tmp_path / "q.ndjson"
+    summary = run_views([PATIENT_VIEW], [tmp_path], duckdb_engine, tmp_path / "out", "parquet", q)
+    assert summary.received == {"Patient": 4}
+    assert summary.outputs[0].rows == 4
+    reasons = sorted(
+        (Path(r["file"]).name, r["position"], r["reason"])
+        for r in map(orjson.loads, q.read_bytes().splitlines())
+    )
+    assert ("batch.json.gz", "entry 1", "Bundle entry without resource") in reasons
+    assert ("batch.json.gz", "entry 2", "resource without resourceType") in reasons
+    assert ("notes.json", "file", "resource without resourceType") in reasons
+    assert ("broken.json", "file", "not valid JSON") in reasons
+    assert summary.problems == 10
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match=r"no-such\.ndjson: no such file or folder"):
+        stage_inputs([tmp_path / "no-such.ndjson"], tmp_path, tmp_path / "q.ndjson")
+
+
+def test_several_views_over_one_type_read_the_input_once(
+    tmp_path: Path, duckdb_engine: Engine
+) -> None:
+    _write_ndjson(tmp_path / "p.ndjson", [_patient(i) for i in range(5)])
+    second = parse_view(
+        {
+            "name": "patient_names",
+            "resource": "Patient",
+            "select": [{"forEach": "name", "column": [{"name": "family", "path": "family"}]}],
+        }
+    )
+    summary = run_views(
+        [PATIENT_VIEW, second], [tmp_path / "p.ndjson"], duckdb_engine, tmp_path / "out", "ndjson"
+    )
+    assert [o.rows for o in summary.outputs] == [5, 5]
+    rows = [
+        orjson.loads(x)
+        for x in (tmp_path / "out" / "patient_names.ndjson").read_bytes().splitlines()
+    ]
+    assert sorted(r["family"] for r in rows) == sorted(f"{SECRET}{i}" for i in range(5))
