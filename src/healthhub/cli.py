@@ -8,7 +8,9 @@ summary; ``--json`` prints the same summary as one JSON object on stdout.
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -99,10 +101,19 @@ def view_run(view_spec: str, inputs: tuple[Path, ...], engine: str, fmt: str, ou
         raise click.UsageError("--json prints the summary on stdout: give -o OUTPUT for the rows")
     say = progress_printer(quiet=output is None and not as_json)
     eng = create_engine(engine)
-    try:
-        summary = run_views(views, list(inputs), eng, output, fmt, quarantine, progress=say)
-    finally:
-        eng.close()
+    with tempfile.TemporaryDirectory(prefix="healthhub-out-") as tmp:
+        target = output or Path(tmp) / "rows.csv"
+        if output is None and quarantine is None:
+            quarantine = Path("healthhub-quarantine.ndjson")
+        try:
+            summary = run_views(views, list(inputs), eng, target, fmt, quarantine, progress=say)
+        finally:
+            eng.close()
+        if output is None:
+            with open(target, "rb") as rows:
+                sys.stdout.flush()
+                shutil.copyfileobj(rows, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
     if as_json:
         emit_json(summary.as_dict())
         return

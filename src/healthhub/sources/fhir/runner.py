@@ -139,8 +139,8 @@ def run_views(
     """Flatten ``inputs`` with ``views``; write one output per view (or stdout for one CSV)."""
     if fmt not in OUTPUT_FORMATS:
         raise UserError(f"unknown format '{fmt}' (choose {', '.join(OUTPUT_FORMATS)})")
-    if out is None and (len(views) > 1 or fmt != "csv"):
-        raise UserError("several views or a binary format need an output: use -o OUT")
+    if out is None:
+        raise UserError("give an output file or folder: -o OUT")
     names = [v.name for v in views]
     if len(set(names)) != len(names):
         raise UserError("two views have the same name: outputs would collide")
@@ -148,9 +148,7 @@ def run_views(
     stages: dict[str, float] = {}
     say = progress or (lambda _message: None)
     compiled = [compile_view(v, engine.dialect.name) for v in views]
-    quarantine_path = quarantine_path or Path(
-        f"{out}.quarantine.ndjson" if out is not None else "healthhub-quarantine.ndjson"
-    )
+    quarantine_path = quarantine_path or Path(f"{out}.quarantine.ndjson")
     outputs: list[ViewOutput] = []
     with tempfile.TemporaryDirectory(prefix="healthhub-stage-") as tmp:
         say("counting and checking inputs")
