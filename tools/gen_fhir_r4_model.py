@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -35,6 +34,15 @@ def element_type(prop: dict) -> str | None:
     return None
 
 
+def _suffix_type(pname: str, upper_types: dict[str, str]) -> str | None:
+    best = None
+    for upper, tname in upper_types.items():
+        if pname.endswith(upper) and len(pname) > len(upper) and pname[0].islower():
+            if best is None or len(upper) > len(best[0]):
+                best = (upper, tname)
+    return best[1] if best else None
+
+
 def main(schema_path: str) -> None:
     schema = json.loads(Path(schema_path).read_text())
     defs = schema["definitions"]
@@ -54,11 +62,9 @@ def main(schema_path: str) -> None:
             target = prop.get("items", {}) if repeats else prop
             etype = element_type(target)
             if etype is None:
-                # Choice-type primitives carry only a pattern; the suffix names the type.
-                match = re.match(r"^([a-z][A-Za-z]*?)([A-Z][A-Za-z0-9]*)$", pname)
-                etype = upper_types.get(match.group(2)) if match else None
-                if etype is None:
-                    etype = "string"
+                # Choice-type primitives carry only a pattern: the longest type-name suffix
+                # names the type (multipleBirthBoolean -> boolean).
+                etype = _suffix_type(pname, upper_types) or "string"
             elements[pname] = [etype, repeats]
         # Choice groups: base + TypeName, two or more variants sharing the base.
         groups: dict[str, list[str]] = {}

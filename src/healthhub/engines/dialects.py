@@ -105,8 +105,16 @@ class Dialect:
         return alias if self.name == "duckdb" else f"struct({alias}.*)"
 
     def size(self, lst: str) -> str:
-        """Number of items; 0 for a NULL list."""
-        return f"coalesce({self.size_fn}({lst}), 0)"
+        """Number of items (a 64-bit integer); 0 for a NULL list."""
+        if self.name == "duckdb":
+            return f"coalesce(len({lst}), 0)"
+        return f"CAST(coalesce(size({lst}), 0) AS BIGINT)"
+
+    def row_index(self, lambda_index: str) -> str:
+        """The 0-based position (64-bit) from a two-parameter lambda's index."""
+        if self.index_base:
+            return f"({lambda_index} - {self.index_base})"
+        return f"CAST({lambda_index} AS BIGINT)"
 
     def element(self, lst: str, one_based: str) -> str:
         if self.name == "duckdb":

@@ -136,7 +136,7 @@ class _ViewCompiler:
         if sel.for_each_or_null:
             items = f"(CASE WHEN {d.size(items)} = 0 THEN {d.list_of([d.element(items, '1')])} ELSE {items} END)"
         item, i = self.x.var(), self.x.var()
-        index = f"({i} - {d.index_base})" if d.index_base else i
+        index = d.row_index(i)
         inner = self.body(
             sel, replace(scope, this=replace(foci, sql=item, many=False), row_index=index)
         )
@@ -261,7 +261,7 @@ class _ViewCompiler:
             overflow = d.size(levels[self.repeat_depth])
             guarded = f"(CASE WHEN {overflow} > 0 THEN {d.error(message)} ELSE {ordered} END)"
         e, i = self.x.var(), self.x.var()
-        index = f"({i} - {d.index_base})" if d.index_base else i
+        index = d.row_index(i)
         item = Value(d.field(e, "n"), first.type, False, level_node, json=True)
         inner = self.body(sel, replace(scope, this=item, row_index=index))
         return self._iterate(guarded, [e, i], inner)

@@ -73,7 +73,7 @@ def _where(c: ExpressionCompiler, v: Value, args: tuple[fp.Node, ...], scope: Sc
         whole = c.d.whole_row(v.sql) if v is scope.resource else v.sql
         return replace(v, sql=f"(CASE WHEN {crit} THEN {whole} END)")
     x, i = c.var(), c.var()
-    index = f"({i} - {c.d.index_base})" if c.d.index_base else i
+    index = c.d.row_index(i)
     crit = _criteria(c, replace(v, sql=x, many=False), args[0], scope, index)
     d = c.d
     # filter with an index: transform to (item, keep) then filter, to stay portable
@@ -265,10 +265,14 @@ def _reference_key(
     def key(item: Value) -> Value:
         ref = c.member(item, "reference").sql
         rel_key = d.regexp_extract(ref, _REFERENCE, 2)
+        urn_key = d.regexp_extract(ref, _URN_UUID, 1)
         if wanted is not None:
             rel_type = d.regexp_extract(ref, _REFERENCE, 1)
             rel_key = f"(CASE WHEN {rel_type} = {d.string(wanted)} THEN {rel_key} END)"
-        return Value(f"coalesce({rel_key}, {d.regexp_extract(ref, _URN_UUID, 1)})", "string", False)
+            # a urn:uuid reference names no type: use Reference.type when the sender gave it
+            declared = c.member(item, "type").sql
+            urn_key = f"(CASE WHEN {declared} IS NULL OR {declared} = {d.string(wanted)} THEN {urn_key} END)"
+        return Value(f"coalesce({rel_key}, {urn_key})", "string", False)
 
     return c.each(v, key)
 
