@@ -47,7 +47,7 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
     eng = create_engine(engine)
     try:
         summary = run_views(
-            library_views(), [root / "source"], eng, root / "flat", "parquet",
+            library_views(), sorted(p for p in (root / "source").iterdir() if p.is_dir()), eng, root / "flat", "parquet",
             root / "quarantine.ndjson", progress=say,
         )  # fmt: skip
     finally:

@@ -206,6 +206,10 @@ class Dialect:
     def str_contains(self, s: str, part: str) -> str:
         return f"contains({s}, {part})"
 
+    def position(self, s: str, part: str) -> str:
+        """1-based position of ``part`` in ``s``; 0 when absent."""
+        return f"strpos({s}, {part})" if self.name == "duckdb" else f"instr({s}, {part})"
+
     def str_length(self, s: str) -> str:
         return f"length({s})"
 

@@ -41,7 +41,7 @@ def spark_session(threads: int | None = None) -> Any:
         .config("spark.sql.optimizer.maxIterations", "1000")
         .getOrCreate()
     )
-    _session.sparkContext.setLogLevel("ERROR")
+    _session.sparkContext.setLogLevel("FATAL")  # failures reach the caller as exceptions
     return _session
 
 

@@ -62,9 +62,10 @@ def _time(s: str, high: bool) -> str:
 def _decimal(c: ExpressionCompiler, v: str, high: bool, precision: str | None) -> str:
     d = c.d
     text = d.to_string(v)
-    scale = (
-        f"(CASE WHEN strpos({text}, '.') = 0 THEN 0 ELSE length({text}) - strpos({text}, '.') END)"
-    )
+    dot = d.position(text, "'.'")
+    # doubles print whole numbers as "12.0": that trailing zero is no precision of the source
+    whole = d.ends_with(text, "'.0'")
+    scale = f"(CASE WHEN {dot} = 0 OR {whole} THEN 0 ELSE length({text}) - {dot} END)"
     half = f"(0.5 / power(10, {scale}))"
     out = f"({v} {'+' if high else '-'} {half})"
     if precision is not None:
@@ -73,6 +74,16 @@ def _decimal(c: ExpressionCompiler, v: str, high: bool, precision: str | None) -
 
 
 def boundary(c: ExpressionCompiler, item: Value, high: bool, precision: str | None) -> Value:
+    """The boundary of one item; empty stays empty."""
+    value = _boundary(c, item, high, precision)
+    if value.sql == "NULL" or item.type == "Period":
+        return value
+    return Value(
+        f"(CASE WHEN {item.sql} IS NULL THEN NULL ELSE {value.sql} END)", value.type, False
+    )
+
+
+def _boundary(c: ExpressionCompiler, item: Value, high: bool, precision: str | None) -> Value:
     t = item.type
     if t == "Period":
         part = c.member(item, "end" if high else "start")

@@ -26,7 +26,6 @@ _FUNCTIONS: dict[str, tuple[Handler, int, int]] = {}
 # Reference forms getReferenceKey understands: relative or absolute 'Type/id' (optionally
 # versioned) and 'urn:uuid:' (bundle-local; the type cannot be checked from the string).
 _REFERENCE = r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]{1,64})(?:/_history/[A-Za-z0-9\-\.]{1,64})?$"
-_URN_UUID = r"^urn:uuid:([A-Za-z0-9\-]+)$"
 
 
 def function(name: str, min_args: int = 0, max_args: int = 0) -> Callable[[Handler], Handler]:
@@ -265,14 +264,27 @@ def _reference_key(
     def key(item: Value) -> Value:
         ref = c.member(item, "reference").sql
         rel_key = d.regexp_extract(ref, _REFERENCE, 2)
-        urn_key = d.regexp_extract(ref, _URN_UUID, 1)
-        if wanted is not None:
+        urn_key = f"substring({ref}, 10)"
+        # the common forms first, with plain string functions; the general pattern last
+        if wanted is None:
+            slash = d.position(ref, "'/'")
+            rest = f"substring({ref}, {slash} + 1)"
+            fast = f"WHEN {slash} > 1 AND NOT {d.str_contains(rest, chr(39) + '/' + chr(39))} THEN nullif({rest}, '')"
+        else:
+            prefix = d.string(wanted + "/")
+            rest = f"substring({ref}, {len(wanted) + 2})"
+            fast = f"WHEN {d.starts_with(ref, prefix)} AND NOT {d.str_contains(rest, chr(39) + '/' + chr(39))} THEN nullif({rest}, '')"
             rel_type = d.regexp_extract(ref, _REFERENCE, 1)
             rel_key = f"(CASE WHEN {rel_type} = {d.string(wanted)} THEN {rel_key} END)"
             # a urn:uuid reference names no type: use Reference.type when the sender gave it
             declared = c.member(item, "type").sql
             urn_key = f"(CASE WHEN {declared} IS NULL OR {declared} = {d.string(wanted)} THEN {urn_key} END)"
-        return Value(f"coalesce({rel_key}, {urn_key})", "string", False)
+        sql = (
+            f"(CASE WHEN {ref} IS NULL THEN NULL"
+            f" WHEN {d.starts_with(ref, chr(39) + 'urn:uuid:' + chr(39))} THEN {urn_key}"
+            f" {fast} ELSE {rel_key} END)"
+        )
+        return Value(sql, "string", False)
 
     return c.each(v, key)
 
@@ -309,7 +321,7 @@ _string_fn("lower", 0, lambda d, s: f"lower({s})")
 _string_fn("trim", 0, lambda d, s: f"trim({s})")
 _string_fn("toString", 0, lambda d, s: d.to_string(s))
 _string_fn("replace", 2, lambda d, s, a, b: f"replace({s}, {a}, {b})")
-_string_fn("indexOf", 1, lambda d, s, p: f"(strpos({s}, {p}) - 1)", "integer")
+_string_fn("indexOf", 1, lambda d, s, p: f"({d.position(s, p)} - 1)", "integer")
 _string_fn("toInteger", 0, lambda d, s: d.try_cast(s, "integer"), "integer")
 _string_fn("toDecimal", 0, lambda d, s: d.try_cast(s, "decimal"), "decimal")
 

@@ -242,7 +242,7 @@ def _inventory(files: list[Path]) -> dict[Path, Counter[str]] | None:
         rows = con.execute(
             f"SELECT filename, resourceType, count(*) FROM read_json({paths},"
             " format = 'newline_delimited', columns = {'resourceType': 'VARCHAR'},"
-            " filename = true, maximum_object_size = 134217728) GROUP BY ALL"
+            " filename = true, sample_size = 1) GROUP BY ALL"
         ).fetchall()
     except duckdb.Error:
         return None
