@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from healthhub.engines.dialects import ListOf, StructOf
 from healthhub.exceptions import ViewDefinitionError
 from healthhub.sources.fhir import fhirpath as fp
 from healthhub.sources.fhir.compiler import compile_view
@@ -161,8 +162,8 @@ def test_read_schema_holds_only_what_the_view_uses() -> None:
     )
     schema = dict(compile_view(view).read_schema)
     assert set(schema) == {"resourceType", "id", "code", "valueQuantity", "subject"}
-    assert schema["valueQuantity"] == ("struct", (("value", "decimal"),))
-    assert schema["code"] == ("struct", (("coding", ("list", ("struct", (("code", "string"),)))),))
+    assert schema["valueQuantity"] == StructOf((("value", "decimal"),))
+    assert schema["code"] == StructOf((("coding", ListOf(StructOf((("code", "string"),)))),))
 
 
 def test_both_dialects_compile_the_same_view_differently() -> None:

@@ -14,9 +14,16 @@ OUTPUT_FORMATS = ("csv", "ndjson", "parquet")
 class Engine(Protocol):
     name: str
     dialect: Dialect
+    caches_reads: bool  # whether a cached read is cheaper than reading again
 
-    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+    def ndjson_source(
+        self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]], cache: bool = False
+    ) -> str:
         """A relation (SQL text) reading these NDJSON files with this explicit schema."""
+        ...
+
+    def release(self, source: str) -> None:
+        """Free what ``ndjson_source(..., cache=True)`` holds."""
         ...
 
     def rows(self, query: str) -> tuple[list[str], list[dict[str, Any]]]:

@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+
+@dataclass(frozen=True)
+class ListOf:
+    element: SqlType
+
+
+@dataclass(frozen=True)
+class StructOf:
+    fields: tuple[tuple[str, SqlType], ...]
+
+
 # A portable type: a scalar kind ("string", "boolean", "integer", "decimal", "json"),
-# ("list", element) or ("struct", ((name, type), ...)).
-SqlType = str | tuple[str, "SqlType"] | tuple[str, tuple[tuple[str, "SqlType"], ...]]
+# a list or a struct.
+SqlType = str | ListOf | StructOf
 
 # FHIR primitive type -> portable scalar kind
 PRIMITIVE_KIND: dict[str, str] = {
@@ -59,21 +70,20 @@ class Dialect:
     def render_type(self, t: SqlType) -> str:
         if isinstance(t, str):
             return self.json_type if t == "json" else self.type_names[t]
-        if t[0] == "list":
-            return self.list_type_template.format(type=self.render_type(t[1]))  # type: ignore[arg-type]
-        fields = t[1]
+        if isinstance(t, ListOf):
+            return self.list_type_template.format(type=self.render_type(t.element))
         inner = ", ".join(
             self.struct_field_template.format(name=self.quote(n), type=self.render_type(ft))
-            for n, ft in fields  # type: ignore[misc]
+            for n, ft in t.fields
         )
         return self.struct_template.format(fields=inner)
 
     def _json_structure(self, t: SqlType) -> object:
         if isinstance(t, str):
             return "JSON" if t == "json" else self.type_names[t]
-        if t[0] == "list":
-            return [self._json_structure(t[1])]  # type: ignore[arg-type]
-        return {n: self._json_structure(ft) for n, ft in t[1]}  # type: ignore[misc]
+        if isinstance(t, ListOf):
+            return [self._json_structure(t.element)]
+        return {n: self._json_structure(ft) for n, ft in t.fields}
 
     def json_type_literal(self, t: SqlType) -> str:
         """The type argument of parse_json, as a SQL string literal."""

@@ -19,6 +19,7 @@ def _literal(text: str) -> str:
 class DuckDBEngine:
     name = "duckdb"
     dialect = DUCKDB
+    caches_reads = False
 
     def __init__(self, database: str | Path = ":memory:", threads: int | None = None) -> None:
         self.con = duckdb.connect(str(database))
@@ -26,7 +27,9 @@ class DuckDBEngine:
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
 
-    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+    def ndjson_source(
+        self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]], cache: bool = False
+    ) -> str:
         paths = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
         columns = ", ".join(
             f"{_literal(n)}: {_literal(self.dialect.render_type(t))}" for n, t in schema
@@ -36,11 +39,8 @@ class DuckDBEngine:
             " sample_size = 1)"  # the schema is given: sampling records only costs time
         )
 
-    def _run(self, query: str) -> duckdb.DuckDBPyRelation:
-        try:
-            return self.con.sql(query)
-        except duckdb.Error as exc:
-            raise _translate(exc) from None
+    def release(self, source: str) -> None:
+        """Nothing is cached: DuckDB re-reads (faster than materialising, measured)."""
 
     def rows(self, query: str) -> tuple[list[str], list[dict[str, Any]]]:
         try:

@@ -58,18 +58,27 @@ def _plain(value: Any) -> Any:
 class SparkEngine:
     name = "spark"
     dialect = SPARK
+    caches_reads = True
 
     def __init__(self, threads: int | None = None) -> None:
         self.spark = spark_session(threads)
 
-    def ndjson_source(self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]]) -> str:
+    def ndjson_source(
+        self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]], cache: bool = False
+    ) -> str:
         ddl = ", ".join(f"{self.dialect.quote(n)} {self.dialect.render_type(t)}" for n, t in schema)
         frame = (
             self.spark.read.schema(ddl).option("mode", "PERMISSIVE").json([str(f) for f in files])
         )
+        if cache:
+            frame = frame.cache()
         name = f"healthhub_source_{next(_views)}"
         frame.createOrReplaceTempView(name)
         return name
+
+    def release(self, source: str) -> None:
+        self.spark.table(source).unpersist()
+        self.spark.catalog.dropTempView(source)
 
     def _frame(self, query: str) -> Any:
         try:

@@ -83,11 +83,10 @@ class _ViewCompiler:
         if kind == "boolean":
             return Value("TRUE" if value else "FALSE", fhir_type, False)
         if kind == "integer":
-            return Value(str(int(value)), fhir_type, False)  # type: ignore[call-overload]
+            return Value(str(int(str(value))), fhir_type, False)
         if kind == "decimal":
-            return Value(
-                self.d.cast(repr(float(value)), self.d.type_names["decimal"]), fhir_type, False
-            )  # type: ignore[arg-type]
+            number = repr(float(str(value)))
+            return Value(self.d.cast(number, self.d.type_names["decimal"]), fhir_type, False)
         return Value(self.d.string(str(value)), fhir_type, False)
 
     # --- expressions -----------------------------------------------------------------
@@ -318,9 +317,11 @@ def compile_view(view: ViewDefinition, dialect: str = "duckdb",
             break
         raw = raw | compiler.wanted_raw
     query = _resolve_placeholders(query, compiler)
-    root_type = compiler.root.sql_type(model)
-    fields = dict(root_type[1])  # type: ignore[arg-type]
+    fields = dict(compiler.root.sql_type(model).fields)
     fields.pop("resourceType", None)
-    read_schema = (("resourceType", "string"), *sorted(fields.items()))
+    read_schema: tuple[tuple[str, SqlType], ...] = (
+        ("resourceType", "string"),
+        *sorted(fields.items()),
+    )
     columns = tuple(compiler.columns.get(n, OutputColumn(n, ANY, False)) for n in names)
-    return CompiledView(view, dialect, columns, query, read_schema)  # type: ignore[arg-type]
+    return CompiledView(view, dialect, columns, query, read_schema)

@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from itertools import count
 
-from healthhub.engines.dialects import PRIMITIVE_KIND, SqlType
+from healthhub.engines.dialects import PRIMITIVE_KIND, ListOf, SqlType, StructOf
 
 _MODEL_FILE = "r4_model.json.gz"
 
@@ -107,7 +107,7 @@ class SchemaNode:
                 self.raw.add(name)
         return node
 
-    def sql_type(self, model: FhirModel) -> SqlType:
+    def sql_type(self, model: FhirModel) -> StructOf:
         """The struct type of this node: the elements used, typed."""
         fields: list[tuple[str, SqlType]] = []
         names = dict(self.repeats)
@@ -126,7 +126,7 @@ class SchemaNode:
                 element = scalar_kind(node.fhir_type)
             else:
                 element = node.sql_type(model)
-            fields.append((name, ("list", element) if names[name] else element))
+            fields.append((name, ListOf(element) if names[name] else element))
         if not fields:
             fields.append(("id", "string"))
-        return ("struct", tuple(fields))
+        return StructOf(tuple(fields))

@@ -95,7 +95,7 @@ def find_inputs(paths: Iterable[Path]) -> list[Path]:
 
 def _open(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from healthhub.engines.base import OUTPUT_FORMATS, Engine
-from healthhub.engines.dialects import SqlType
+from healthhub.engines.dialects import ListOf, SqlType, StructOf
 from healthhub.exceptions import UserError
 from healthhub.sources.fhir.compiler import CompiledView, compile_view
 from healthhub.sources.fhir.inputs import stage_inputs
@@ -95,31 +95,30 @@ def merge_types(a: SqlType, b: SqlType) -> SqlType:
     """The union of two read types (struct fields merged); raise ValueError on conflict."""
     if a == b:
         return a
-    if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0]:
-        if a[0] == "list":
-            return ("list", merge_types(a[1], b[1]))  # type: ignore[arg-type]
-        fields: dict[str, SqlType] = dict(a[1])  # type: ignore[arg-type]
-        for name, t in b[1]:  # type: ignore[misc]
+    if isinstance(a, ListOf) and isinstance(b, ListOf):
+        return ListOf(merge_types(a.element, b.element))
+    if isinstance(a, StructOf) and isinstance(b, StructOf):
+        fields: dict[str, SqlType] = dict(a.fields)
+        for name, t in b.fields:
             fields[name] = merge_types(fields[name], t) if name in fields else t
-        return ("struct", tuple(sorted(fields.items())))
+        return StructOf(tuple(sorted(fields.items())))
     raise ValueError("conflicting types")
 
 
 def _shared_schema(compiled: Sequence[CompiledView]) -> tuple[tuple[str, SqlType], ...] | None:
-    merged: SqlType = ("struct", ())
+    merged: SqlType = StructOf(())
     try:
         for cv in compiled:
-            merged = merge_types(merged, ("struct", tuple(cv.read_schema)))
+            merged = merge_types(merged, StructOf(tuple(cv.read_schema)))
     except ValueError:
         return None
-    fields = dict(merged[1])  # type: ignore[arg-type]
+    assert isinstance(merged, StructOf)
+    fields = dict(merged.fields)
     rtype = fields.pop("resourceType")
     return (("resourceType", rtype), *sorted(fields.items()))
 
 
-def output_path(out: Path | None, view: ViewDefinition, fmt: str, several: bool) -> Path | None:
-    if out is None:
-        return None
+def output_path(out: Path, view: ViewDefinition, fmt: str, several: bool) -> Path:
     if several or out.is_dir() or not out.suffix:
         out.mkdir(parents=True, exist_ok=True)
         return out / f"{view.name}.{EXTENSIONS[fmt]}"
@@ -166,24 +165,18 @@ def run_views(
                 empty = Path(tmp) / f"{rtype}.empty.ndjson"
                 empty.write_bytes(b"")
                 files = [empty]
-            shared = _shared_schema(group) if len(group) > 1 and engine.name == "duckdb" else None
-            source_table = None
-            if shared is not None:
-                source_table = f"healthhub_input_{rtype}"
-                engine.rows(
-                    f"CREATE OR REPLACE TEMP TABLE {source_table} AS SELECT * FROM "
-                    + engine.ndjson_source(files, shared)
-                )
+            # Several views of one type share one read where the engine keeps it cheaply
+            # (Spark caches it); DuckDB re-reads: measured faster than materialising.
+            shared = _shared_schema(group) if len(group) > 1 and engine.caches_reads else None
+            shared_source = engine.ndjson_source(files, shared, cache=True) if shared else None
             for cv in group:
-                source = source_table or engine.ndjson_source(files, cv.read_schema)
+                source = shared_source or engine.ndjson_source(files, cv.read_schema)
                 target = output_path(out, cv.view, fmt, len(views) > 1)
                 say(f"view {cv.view.name} over {staged.received.get(rtype, 0):,} {rtype}")
-                rows = engine.write(cv.sql(source), fmt, target or Path("/dev/stdout"))
-                outputs.append(
-                    ViewOutput(cv.view.name, rtype, rows, str(target) if target else None)
-                )
-            if source_table:
-                engine.rows(f"DROP TABLE {source_table}")
+                rows = engine.write(cv.sql(source), fmt, target)
+                outputs.append(ViewOutput(cv.view.name, rtype, rows, str(target)))
+            if shared_source:
+                engine.release(shared_source)
         stages["flatten"] = time.perf_counter() - t0
     flattened = {t: [cv.view.name for cv in g] for t, g in by_type.items() if t in staged.received}
     skipped = {t: n for t, n in sorted(staged.received.items()) if t not in by_type}
