@@ -49,17 +49,22 @@ def _read_json(files: list[str], columns: str) -> str:
 
 
 def ceiling(root: Path) -> tuple[int, float]:
+    """DuckDB's bare read of every record (resourceType parsed), a count only; best of 2."""
     con = duckdb.connect()
-    t0 = time.perf_counter()
-    source = _read_json(_files(root), "{'resourceType': 'VARCHAR'}")
-    (n,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()  # type: ignore[misc]
-    return int(n), time.perf_counter() - t0
+    source = _read_json(_files(root), "{'resourceType': 'VARCHAR'}, sample_size = 1")
+    best = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        (n,) = con.execute(f"SELECT count(resourceType) FROM {source}").fetchone()  # type: ignore[misc]
+        best = min(best, time.perf_counter() - t0)
+    return int(n), best
 
 
 def flatten_all(engine_name: str, root: Path, out: Path) -> float:
     engine = create_engine(engine_name)
     t0 = time.perf_counter()
-    summary = run_views(library_views(), [root], engine, out, "parquet", out / "quarantine.ndjson")
+    providers = sorted(p for p in root.iterdir() if p.is_dir())
+    summary = run_views(library_views(), providers, engine, out, "parquet", out / "quarantine.ndjson")
     seconds = time.perf_counter() - t0
     assert summary.problems == 0, "generated data must be clean"
     engine.close()

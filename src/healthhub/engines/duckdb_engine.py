@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,4 +82,7 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, duckdb.BinderException | duckdb.ParserException | duckdb.CatalogException):
         # about the SQL text, never about data values
         return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0]}")
-    return ViewExecutionError(f"the engine failed on the data ({type(exc).__name__})")
+    message = f"the engine failed on the data ({type(exc).__name__})"
+    if os.environ.get("HEALTHHUB_DEBUG"):  # for developers on test data: the engine's own words
+        message += ": " + text.splitlines()[0][:2000]
+    return ViewExecutionError(message)
