@@ -149,87 +149,70 @@ def _check_resource(obj: Any) -> str | None:
     return None
 
 
-def _bundle_entries(
-    bundle: dict[str, Any],
-    name: str,
-    out: _TypeWriter,
-    quarantine: Quarantine,
-    received: Counter[str],
-) -> None:
-    entries = bundle.get("entry") or []
-    if not isinstance(entries, list):
-        quarantine.add(Problem(name, "file", "Bundle.entry is not a list"), orjson.dumps(bundle))
-        return
-    for index, entry in enumerate(entries):
-        position = f"entry {index}"
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is None:
-            quarantine.add(
-                Problem(name, position, "Bundle entry without resource"), orjson.dumps(entry)
-            )
-            continue
-        reason = _check_resource(resource)
+@dataclass
+class _Stager:
+    """Checks decoded records, opens Bundles, writes resources by type or to quarantine."""
+
+    out: _TypeWriter
+    quarantine: Quarantine
+    received: Counter[str]
+
+    def accept(self, obj: Any, raw: bytes | None, name: str, position: str) -> None:
+        reason = _check_resource(obj)
         if reason:
-            quarantine.add(Problem(name, position, reason), orjson.dumps(resource))
-            continue
-        rtype = resource["resourceType"]
+            self.quarantine.add(Problem(name, position, reason), raw or orjson.dumps(obj))
+            return
+        rtype = obj["resourceType"]
         if rtype == "Bundle":
-            _bundle_entries(resource, f"{name} {position}", out, quarantine, received)
-            continue
-        received[rtype] += 1
-        out.write(rtype, orjson.dumps(resource))
+            where = name if position == "file" else f"{name} {position}"
+            self.bundle(obj, where)
+            return
+        self.received[rtype] += 1
+        self.out.write(rtype, raw if raw is not None and b"\n" not in raw else orjson.dumps(obj))
 
+    def bundle(self, bundle: dict[str, Any], name: str) -> None:
+        entries = bundle.get("entry") or []
+        if not isinstance(entries, list):
+            self.quarantine.add(
+                Problem(name, "file", "Bundle.entry is not a list"), orjson.dumps(bundle)
+            )
+            return
+        for index, entry in enumerate(entries):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if resource is None:
+                problem = Problem(name, f"entry {index}", "Bundle entry without resource")
+                self.quarantine.add(problem, orjson.dumps(entry))
+                continue
+            self.accept(resource, None, name, f"entry {index}")
 
-def _stage_json(
-    path: Path, out: _TypeWriter, quarantine: Quarantine, received: Counter[str]
-) -> None:
-    name = str(path)
-    try:
+    def json_file(self, path: Path) -> None:
+        try:
+            with _open(path) as fh:
+                data = fh.read()
+        except (OSError, EOFError) as exc:
+            raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self.quarantine.add(Problem(str(path), "file", "not valid JSON"), data)
+            return
+        self.accept(obj, data if _check_resource(obj) else None, str(path), "file")
+
+    def ndjson_file(self, path: Path) -> None:
+        """The slow path for an NDJSON file with bad lines or several types."""
         with _open(path) as fh:
-            data = fh.read()
-    except (OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        quarantine.add(Problem(name, "file", "not valid JSON"), data)
-        return
-    reason = _check_resource(obj)
-    if reason:
-        quarantine.add(Problem(name, "file", reason), data)
-        return
-    if obj["resourceType"] == "Bundle":
-        _bundle_entries(obj, name, out, quarantine, received)
-    else:
-        received[obj["resourceType"]] += 1
-        out.write(obj["resourceType"], orjson.dumps(obj))
-
-
-def _stage_ndjson(
-    path: Path, out: _TypeWriter, quarantine: Quarantine, received: Counter[str]
-) -> None:
-    """The slow path for an NDJSON file with bad lines or several types."""
-    name = str(path)
-    with _open(path) as fh:
-        for number, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                quarantine.add(Problem(name, f"line {number}", "malformed JSON"), line)
-                continue
-            reason = _check_resource(obj)
-            if reason:
-                quarantine.add(Problem(name, f"line {number}", reason), line)
-                continue
-            rtype = obj["resourceType"]
-            if rtype == "Bundle":
-                _bundle_entries(obj, f"{name} line {number}", out, quarantine, received)
-                continue
-            received[rtype] += 1
-            out.write(rtype, line)
+            for number, raw in enumerate(fh, start=1):
+                line = raw.strip()
+                if not line:
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    self.quarantine.add(
+                        Problem(str(path), f"line {number}", "malformed JSON"), line
+                    )
+                    continue
+                self.accept(obj, line, str(path), f"line {number}")
 
 
 def _inventory(files: list[Path]) -> dict[Path, Counter[str]] | None:
@@ -274,6 +257,7 @@ def stage_inputs(paths: Iterable[Path], work_dir: Path, quarantine_path: Path) -
     received: Counter[str] = Counter()
     by_type: dict[str, list[Path]] = defaultdict(list)
     writer = _TypeWriter(work_dir)
+    stager = _Stager(writer, quarantine, received)
     ndjson = [f for f in files if _is_ndjson(f)]
     others = [f for f in files if f not in set(ndjson)]
     try:
@@ -288,9 +272,9 @@ def stage_inputs(paths: Iterable[Path], work_dir: Path, quarantine_path: Path) -
                     received[rtype] += n
                     by_type[rtype].append(path)
             else:
-                _stage_ndjson(path, writer, quarantine, received)
+                stager.ndjson_file(path)
         for path in others:
-            _stage_json(path, writer, quarantine, received)
+            stager.json_file(path)
     finally:
         writer.close()
         quarantine.close()
