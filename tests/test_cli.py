@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,14 @@ def test_every_verb_is_documented_in_the_readme() -> None:
         verbs = [f"healthhub {name} {s}" for s in sub] if sub else [f"healthhub {name}"]
         for verb in verbs:
             assert verb in readme, f"README does not document '{verb}'"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    names = set()
+    for path in (root / "src" / "healthhub").rglob("*.py"):
+        names.update(re.findall(r"\b(HEALTHHUB_[A-Z_]+)\b", path.read_text()))
+    assert names, "the code reads at least one setting"
+    for name in sorted(names):
+        assert f"`{name}`" in readme, f"README does not document the setting {name}"
