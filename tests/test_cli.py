@@ -141,3 +141,27 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert names, "the code reads at least one setting"
     for name in sorted(names):
         assert f"`{name}`" in readme, f"README does not document the setting {name}"
+
+
+def test_no_patient_value_in_messages_or_summary(files: tuple[Path, Path], tmp_path: Path) -> None:
+    view, _ = files
+    secret = "Philomena-Xanthopoulos"
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text(
+        json.dumps({"resourceType": "Patient", "id": "ok", "gender": "male"}) + "\n"
+        + '{"resourceType": "Patient", "name": [{"family": "' + secret + '"}\n'
+        + json.dumps({"name": [{"family": secret}]}) + "\n"
+    )  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "healthhub", "view", "run", str(view), str(bad), "-o", str(tmp_path / "o.csv"), "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["problems"] == 2
+    assert secret not in proc.stdout and secret not in proc.stderr
+    human = subprocess.run(
+        [sys.executable, "-m", "healthhub", "view", "run", str(view), str(bad), "-o", str(tmp_path / "p.csv")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert "2 bad record(s) set aside in" in human.stdout
+    assert secret not in human.stdout and secret not in human.stderr

@@ -79,23 +79,27 @@ def test_bad_lines_are_quarantined_with_file_line_and_reason(
     assert SECRET not in json.dumps(summary.as_dict())
 
 
-def test_replayed_quarantine_records_are_accepted_once_fixed(
-    tmp_path: Path, duckdb_engine: Engine
-) -> None:
-    _write_ndjson(tmp_path / "a.ndjson", [_patient(1), '{"resourceType": "Patient", "id": "p2"'])
-    q = tmp_path / "q.ndjson"
-    run_views([PATIENT_VIEW], [tmp_path / "a.ndjson"], duckdb_engine, tmp_path / "o1.csv", "csv", q)
-    fixed = [orjson.loads(line)["record"] + "}" for line in q.read_bytes().splitlines()]
-    _write_ndjson(tmp_path / "replay.ndjson", fixed)
-    summary = run_views(
-        [PATIENT_VIEW],
-        [tmp_path / "replay.ndjson"],
-        duckdb_engine,
-        tmp_path / "o2.csv",
-        "csv",
-        tmp_path / "q2.ndjson",
+def test_a_fixed_quarantine_file_replays_its_records(tmp_path: Path, duckdb_engine: Engine) -> None:
+    _write_ndjson(
+        tmp_path / "a.ndjson", [_patient(1), '{"resourceType": "Patient", "id": "p2"', {"id": "p3"}]
     )
-    assert summary.problems == 0 and summary.outputs[0].rows == 1
+    q = tmp_path / "q.ndjson"
+    first = run_views(
+        [PATIENT_VIEW], [tmp_path / "a.ndjson"], duckdb_engine, tmp_path / "o1.csv", "csv", q
+    )
+    assert first.problems == 2 and first.outputs[0].rows == 1
+    entries = [orjson.loads(line) for line in q.read_bytes().splitlines()]
+    entries[0]["record"] += "}"  # the steward mends the truncated line, leaves the other
+    fixed = tmp_path / "fixed.ndjson"
+    fixed.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in entries))
+    again = run_views(
+        [PATIENT_VIEW], [fixed], duckdb_engine, tmp_path / "o2.csv", "csv", tmp_path / "q2.ndjson"
+    )
+    assert again.received == {"Patient": 1} and again.outputs[0].rows == 1
+    assert again.problems == 1
+    (left,) = [orjson.loads(line) for line in (tmp_path / "q2.ndjson").read_bytes().splitlines()]
+    assert left["reason"] == "resource without resourceType"
+    assert left["position"] == "line 2 (replay of line 3 of " + str(tmp_path / "a.ndjson") + ")"
 
 
 def test_bundles_of_every_kind_and_entry_problems(tmp_path: Path, duckdb_engine: Engine) -> None:

@@ -4,8 +4,9 @@ Bulk-export NDJSON files that hold one resource type and no bad line are read in
 the engine (the fast path: the inventory is one engine scan). Bundles, files mixing
 types, and files with bad records go through a streaming Python pass that writes one
 NDJSON file per resource type into a work folder, and every bad record into the
-quarantine file with its file, position and reason. Messages name files and positions,
-never a record's content.
+quarantine file with its file, position and reason. A quarantine file given back as input
+replays its records (once fixed). Messages name files and positions, never a record's
+content.
 """
 
 from __future__ import annotations
@@ -137,6 +138,13 @@ class _TypeWriter:
             fh.close()
 
 
+_QUARANTINE_KEYS = {"file", "position", "reason", "record"}
+
+
+def _is_quarantine_entry(obj: Any) -> bool:
+    return isinstance(obj, dict) and set(obj) == _QUARANTINE_KEYS and isinstance(obj["record"], str)
+
+
 def _check_resource(obj: Any) -> str | None:
     """The reason a decoded JSON value is not a FHIR resource, or None."""
     if not isinstance(obj, dict):
@@ -212,7 +220,20 @@ class _Stager:
                         Problem(str(path), f"line {number}", "malformed JSON"), line
                     )
                     continue
+                if _is_quarantine_entry(obj):  # a quarantine file given back: replay its records
+                    self.replay(obj, path, number)
+                    continue
                 self.accept(obj, line, str(path), f"line {number}")
+
+    def replay(self, entry: dict[str, Any], path: Path, number: int) -> None:
+        raw = str(entry["record"]).encode()
+        where = f"line {number} (replay of {entry['position']} of {entry['file']})"
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            self.quarantine.add(Problem(str(path), where, "malformed JSON"), raw)
+            return
+        self.accept(obj, raw if b"\n" not in raw else None, str(path), where)
 
 
 def _inventory(files: list[Path]) -> dict[Path, Counter[str]] | None:
