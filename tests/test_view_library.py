@@ -2,8 +2,8 @@
 
 Every view compiles on every dialect; flattening the shared Synthea bundles accounts for
 every resource received; row counts and spot-checked values agree with the bundles read
-independently here; the value[x] and resource types Synthea lacks are checked on small
-fixtures. DuckDB only: the Spark run lives in the conformance test.
+independently here (the value[x] and resource types Synthea lacks: see
+test_view_library_fixtures.py). DuckDB only: Spark is compared in test_engines_agree.py.
 """
 
 from __future__ import annotations
