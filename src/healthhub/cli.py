@@ -187,7 +187,8 @@ def view_list() -> None:
         click.echo(f"{v.name:<36} {v.resource:<28} {len(v.column_names())} columns")
 
 
-def _register_optional_commands() -> None:
+def _add_stage_commands() -> None:
+    """Commands defined beside their stage (they import their work only when run)."""
     from healthhub.demo import demo_command
     from healthhub.synth.command import synth_command
 
@@ -195,7 +196,7 @@ def _register_optional_commands() -> None:
     cli.add_command(demo_command, "demo")
 
 
-_register_optional_commands()
+_add_stage_commands()
 
 
 def main() -> None:

@@ -42,9 +42,6 @@ class Dialect:
     name: str
     transform_fn: str
     filter_fn: str
-    flatten_fn: str
-    size_fn: str
-    concat_fn: str
     error_fn: str
     join_fn: str
     sort_fn: str
@@ -243,9 +240,6 @@ def _duckdb() -> Dialect:
         name="duckdb",
         transform_fn="list_transform",
         filter_fn="list_filter",
-        flatten_fn="flatten",
-        size_fn="len",
-        concat_fn="list_concat",
         error_fn="error",
         join_fn="array_to_string",
         sort_fn="list_sort",
@@ -270,9 +264,6 @@ def _spark() -> Dialect:
         name="spark",
         transform_fn="transform",
         filter_fn="filter",
-        flatten_fn="flatten",
-        size_fn="size",
-        concat_fn="concat",
         error_fn="raise_error",
         join_fn="array_join",
         sort_fn="array_sort",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from itertools import count
 from pathlib import Path
@@ -27,7 +28,7 @@ def spark_session(threads: int | None = None) -> Any:
         raise MissingDependencyError(
             "the Spark engine needs PySpark: pip install 'healthhub[spark]' (and Java 17)"
         ) from None
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     master = f"local[{threads}]" if threads else "local[*]"
     _session = (
         SparkSession.builder.master(master)

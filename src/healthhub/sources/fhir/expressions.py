@@ -8,6 +8,7 @@ from which the engine's read schema is derived after compilation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import count
 
@@ -82,13 +83,12 @@ class ExpressionCompiler:
         sql = f"(CASE WHEN {x} > 1 THEN {self.d.error(message)} ELSE {self.d.element(v.sql, '1')} END)"
         return replace(v, sql=sql, many=False)
 
-    def each(self, v: Value, build: object) -> Value:
+    def each(self, v: Value, build: Callable[[Value], Value]) -> Value:
         """Apply ``build(item_value) -> Value`` to each item of a collection."""
-        assert callable(build)
         if not v.many:
             return build(v)
         x = self.var()
-        inner: Value = build(replace(v, sql=x, many=False))
+        inner = build(replace(v, sql=x, many=False))
         if inner.many:
             body = inner.sql
             mapped = self.d.transform(v.sql, [x], body)
@@ -106,7 +106,7 @@ class ExpressionCompiler:
         self.json_nodes[v.node.id] = v.node
         placeholder = f"\x00T{v.node.id}\x00"
         return self.each(
-            replace(v, many=v.many),
+            v,
             lambda item: replace(item, sql=self.d.parse_json(item.sql, placeholder), json=False),
         )
 

@@ -353,6 +353,19 @@ class _Parser:
         raise self.error(f"unexpected '{tok.text or 'end of expression'}'")
 
 
+def mentions(node: Node, kind: type[Node]) -> bool:
+    """Whether the tree contains a node of this kind (e.g. ``$index``)."""
+    if isinstance(node, kind):
+        return True
+    children: list[Node] = []
+    for value in vars(node).values():
+        if isinstance(value, Node):
+            children.append(value)
+        elif isinstance(value, tuple):
+            children.extend(v for v in value if isinstance(v, Node))
+    return any(mentions(child, kind) for child in children)
+
+
 def parse(expression: str) -> Node:
     """Parse a FHIRPath expression into a syntax tree; raise ViewDefinitionError if invalid."""
     if not isinstance(expression, str):

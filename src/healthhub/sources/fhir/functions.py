@@ -76,7 +76,7 @@ def _where(c: ExpressionCompiler, v: Value, args: tuple[fp.Node, ...], scope: Sc
     crit = _criteria(c, replace(v, sql=x, many=False), args[0], scope, index)
     d = c.d
     # filter with an index: transform to (item, keep) then filter, to stay portable
-    if "IndexVar" not in repr(args[0]):
+    if not fp.mentions(args[0], fp.IndexVar):
         return replace(v, sql=d.filter(v.sql, x, f"coalesce({crit}, FALSE)"))
     pairs = d.transform(v.sql, [x, i], d.struct([("v", x), ("k", f"coalesce({crit}, FALSE)")]))
     p = c.var()
