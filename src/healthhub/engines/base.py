@@ -22,6 +22,18 @@ class Engine(Protocol):
         """A relation (SQL text) reading these NDJSON files with this explicit schema."""
         ...
 
+    def parquet_source(self, files: Sequence[Path]) -> str:
+        """A relation (SQL text) reading these Parquet files."""
+        ...
+
+    def execute(self, sql: str) -> None:
+        """Run a statement in this engine's own dialect (DDL, SET, ...)."""
+        ...
+
+    def register(self, name: str, query: str) -> None:
+        """Name a query (this engine's dialect) as a temporary view; replace an older one."""
+        ...
+
     def release(self, source: str) -> None:
         """Free what ``ndjson_source(..., cache=True)`` holds."""
         ...

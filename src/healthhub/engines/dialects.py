@@ -53,6 +53,17 @@ class Dialect:
     list_type_template: str  # {type}
     json_type: str
     ident_quote: str
+    # SQL functions every stage may call, defined on each connection (same results)
+    functions: tuple[str, ...] = ()
+    sqlglot_name: str = "duckdb"
+
+    def from_reference(self, sql: str) -> str:
+        """Stage SQL is written once in DuckDB's dialect; other engines get it transpiled."""
+        if self.name == "duckdb":
+            return sql
+        import sqlglot
+
+        return sqlglot.transpile(sql, read="duckdb", write=self.sqlglot_name)[0]
 
     # --- names and literals ----------------------------------------------------------
     def quote(self, name: str) -> str:
@@ -256,6 +267,10 @@ def _duckdb() -> Dialect:
         list_type_template="{type}[]",
         json_type="JSON",
         ident_quote='"',
+        functions=(
+            # a stable 60-bit surrogate key from text: the first 15 hex digits of its MD5
+            "CREATE OR REPLACE MACRO hh_key(x) AS CAST('0x' || substr(md5(x), 1, 15) AS BIGINT)",
+        ),
     )
 
 
@@ -280,6 +295,11 @@ def _spark() -> Dialect:
         list_type_template="ARRAY<{type}>",
         json_type="STRING",
         ident_quote="`",
+        functions=(
+            "CREATE OR REPLACE TEMPORARY FUNCTION hh_key(x STRING) RETURNS BIGINT"
+            " RETURN CAST(conv(substr(md5(x), 1, 15), 16, 10) AS BIGINT)",
+        ),
+        sqlglot_name="spark",
     )
 
 

@@ -27,6 +27,8 @@ class DuckDBEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
+        for statement in self.dialect.functions:
+            self.con.execute(statement)
 
     def ndjson_source(
         self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]], cache: bool = False
@@ -39,6 +41,18 @@ class DuckDBEngine:
             f"read_json({paths}, format = 'newline_delimited', columns = {{{columns}}},"
             " sample_size = 1)"  # the schema is given: sampling records only costs time
         )
+
+    def parquet_source(self, files: Sequence[Path]) -> str:
+        return "read_parquet([" + ", ".join(_literal(str(f)) for f in files) + "])"
+
+    def execute(self, sql: str) -> None:
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise _translate(exc) from None
+
+    def register(self, name: str, query: str) -> None:
+        self.execute(f"CREATE OR REPLACE TEMP VIEW {self.dialect.quote(name)} AS {query}")
 
     def release(self, source: str) -> None:
         """Nothing is cached: DuckDB re-reads (faster than materialising, measured)."""

@@ -64,6 +64,19 @@ class SparkEngine:
 
     def __init__(self, threads: int | None = None) -> None:
         self.spark = spark_session(threads)
+        for statement in self.dialect.functions:
+            self.spark.sql(statement)
+
+    def parquet_source(self, files: Sequence[Path]) -> str:
+        name = f"healthhub_source_{next(_views)}"
+        self.spark.read.parquet(*[str(f) for f in files]).createOrReplaceTempView(name)
+        return name
+
+    def execute(self, sql: str) -> None:
+        self._frame(sql)
+
+    def register(self, name: str, query: str) -> None:
+        self._frame(query).createOrReplaceTempView(name)
 
     def ndjson_source(
         self, files: Sequence[Path], schema: Sequence[tuple[str, SqlType]], cache: bool = False

@@ -1,0 +1,1 @@
+"""The hub on disk: configuration, key store, landing zone, runs and the ingest pipeline."""

@@ -1,0 +1,1 @@
+"""Identity: the only package that reads direct identifiers; pseudonyms for the warehouse."""
