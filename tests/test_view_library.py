@@ -48,6 +48,7 @@ EXPECTED_VIEWS = {
     "allergy_intolerance", "diagnostic_report", "diagnostic_report_result", "document_reference",
     "imaging_study", "imaging_series", "device", "practitioner", "practitioner_role",
     "organization", "location", "questionnaire_response", "questionnaire_response_item",
+    "specimen",
 }  # fmt: skip
 # Columns holding direct identifiers, routed to the vault by the identity stage.
 DIRECT_IDENTIFIERS = {

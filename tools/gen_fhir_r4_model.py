@@ -37,9 +37,13 @@ def element_type(prop: dict) -> str | None:
 def _suffix_type(pname: str, upper_types: dict[str, str]) -> str | None:
     best = None
     for upper, tname in upper_types.items():
-        if pname.endswith(upper) and len(pname) > len(upper) and pname[0].islower():
-            if best is None or len(upper) > len(best[0]):
-                best = (upper, tname)
+        if (
+            pname.endswith(upper)
+            and len(pname) > len(upper)
+            and pname[0].islower()
+            and (best is None or len(upper) > len(best[0]))
+        ):
+            best = (upper, tname)
     return best[1] if best else None
 
 

@@ -190,8 +190,18 @@ def view_list() -> None:
 def _add_stage_commands() -> None:
     """Commands defined beside their stage (they import their work only when run)."""
     from healthhub.demo import demo_command
+    from healthhub.hub.commands import (
+        ingest_command,
+        init_command,
+        runs_group,
+        vocab_group,
+    )
     from healthhub.synth.command import synth_command
 
+    cli.add_command(init_command, "init")
+    cli.add_command(ingest_command, "ingest")
+    cli.add_command(runs_group, "runs")
+    cli.add_command(vocab_group, "vocab")
     cli.add_command(synth_command, "synth")
     cli.add_command(demo_command, "demo")
 

@@ -1,8 +1,9 @@
-"""``healthhub demo``: generate synthetic providers' FHIR data and flatten it.
+"""``healthhub demo``: a hub built from synthetic providers, end to end.
 
-The demo needs nothing but healthhub itself: it generates people cared for by several
-providers with the built-in generator, flattens every provider's bulk export with the
-shipped ViewDefinitions on the embedded engine, and prints what it did.
+The demo needs nothing but healthhub itself: it creates a hub, generates people cared for
+by several providers with the built-in generator, ingests each provider's bulk export
+(land, flatten, identify, standardise into OMOP CDM v5.4 with the starter vocabulary) and
+prints what it did.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,18 +27,19 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def demo_command(directory: Path | None, patients: int, providers: int, seed: int, engine: str,
                  as_json: bool) -> None:  # fmt: skip
-    """Generate PATIENTS people at PROVIDERS providers and flatten them (default ./healthhub-demo)."""
+    """Create a hub in DIRECTORY (default ./healthhub-demo) and fill it from synthetic providers."""
     from healthhub.cli import emit_json, progress_printer
-    from healthhub.engines.base import create_engine
     from healthhub.exceptions import UserError
-    from healthhub.sources.fhir.runner import library_views, run_views
+    from healthhub.hub.config import init_hub
+    from healthhub.hub.pipeline import ingest
+    from healthhub.standardize.warehouse import connect, table_counts
     from healthhub.synth import generate
 
     if patients < 1 or providers < 1:
         raise UserError("--patients and --providers must be at least 1")
     root = directory or Path("healthhub-demo")
     if root.exists() and any(root.iterdir()):
-        if not (root / "source").exists():
+        if not (root / "source").exists() or not (root / "hub").exists():
             raise UserError(f"{root}: folder exists and is not a healthhub demo; choose another")
         shutil.rmtree(root)
     say = progress_printer(quiet=False)
@@ -44,41 +47,49 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
     say(f"generating {patients:,} people at {providers} providers")
     synth = generate(root / "source", patients=patients, providers=providers, seed=seed)
     say(f"generated {synth.resources:,} resources in {synth.seconds:.1f}s")
-    eng = create_engine(engine)
+    hub = init_hub(root / "hub", name="healthhub demo")
+    runs: list[dict[str, Any]] = []
+    for folder in sorted(p for p in (root / "source").iterdir() if p.is_dir()):
+        say(f"ingesting provider {folder.name}")
+        runs.append(ingest(hub, folder.name, [folder], engine, say))
+    con = connect(hub.warehouse)
     try:
-        summary = run_views(
-            library_views(), sorted(p for p in (root / "source").iterdir() if p.is_dir()), eng, root / "flat", "parquet",
-            root / "quarantine.ndjson", progress=say,
-        )  # fmt: skip
+        counts = table_counts(con)
     finally:
-        eng.close()
+        con.close()
+    stage_seconds: dict[str, float] = {}
+    coverage: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for stage, seconds in run["summary"].get("stage_seconds", {}).items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+        for vocabulary, c in run["summary"].get("coverage", {}).items():
+            summed = coverage.setdefault(vocabulary, {"records": 0, "mapped": 0})
+            summed["records"] += c["records"]
+            summed["mapped"] += c["mapped"]
     total = time.perf_counter() - started
     result = {
-        "directory": str(root),
-        "people": synth.people,
-        "source_patients": synth.source_patients,
-        "providers": providers,
-        "generated_resources": synth.resources,
-        "generate_seconds": round(synth.seconds, 3),
-        "flatten": summary.as_dict(),
-        "seconds": round(total, 3),
-    }
+        "directory": str(root), "hub": str(hub.root), "generated_people": synth.people,
+        "source_patients": synth.source_patients, "providers": providers,
+        "generated_resources": synth.resources, "people": counts.get("person", 0),
+        "omop_rows": counts, "coverage": coverage,
+        "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "runs": [r["run_id"] for r in runs], "seconds": round(total, 3),
+    }  # fmt: skip
     if as_json:
         emit_json(result)
         return
-    click.echo(f"healthhub demo in {root}/")
-    click.echo(f"  generated  {synth.people:,} people, {synth.source_patients:,} patient records at "
-               f"{providers} providers, {synth.resources:,} FHIR resources ({synth.seconds:.1f}s)")  # fmt: skip
-    click.echo(f"  flattened  {summary.resources:,} resources with {len(summary.outputs)} views on "
-               f"{summary.engine} ({summary.seconds:.1f}s, "
-               f"{summary.resources / max(summary.seconds, 1e-9):,.0f} resources/s)")  # fmt: skip
-    for o in sorted(summary.outputs, key=lambda o: -o.rows):
-        if o.rows:
-            click.echo(f"    {o.view:<34} {o.rows:>10,} rows")
-    if summary.skipped:
-        click.echo("  skipped    " + ", ".join(f"{t} {n:,}" for t, n in summary.skipped.items()))
-    click.echo(
-        f"  bad records {summary.problems}"
-        + (f" (see {summary.quarantine})" if summary.problems else "")
-    )
-    click.echo(f"  output     {root / 'flat'}/ (Parquet, one file per view); total {total:.1f}s")
+    click.echo(f"healthhub demo in {root}/ (hub: {hub.root}/)")
+    click.echo(f"  generated  {synth.people:,} people, {synth.source_patients:,} patient records"
+               f" at {providers} providers, {synth.resources:,} FHIR resources")  # fmt: skip
+    click.echo(f"  people     {counts.get('person', 0):,} in the warehouse (one per source"
+               " patient until identity linkage)")  # fmt: skip
+    click.echo("  OMOP rows")
+    for table, rows in sorted(counts.items(), key=lambda kv: -kv[1]):
+        if rows:
+            click.echo(f"    {table:<24} {rows:>10,}")
+    for vocabulary, c in sorted(coverage.items()):
+        share = c["mapped"] / c["records"] if c["records"] else 0
+        click.echo(f"  mapped     {vocabulary:<10} {share:>6.1%} of {c['records']:,} coded records")
+    click.echo("  time       " + ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items())
+               + f"; total {total:.1f}s")  # fmt: skip
+    click.echo(f"  warehouse  {hub.warehouse} (DuckDB, OMOP CDM v5.4)")

@@ -270,6 +270,12 @@ def _duckdb() -> Dialect:
         functions=(
             # a stable 60-bit surrogate key from text: the first 15 hex digits of its MD5
             "CREATE OR REPLACE MACRO hh_key(x) AS CAST('0x' || substr(md5(x), 1, 15) AS BIGINT)",
+            # FHIR date/dateTime text -> DATE (partial dates: first day) / wall-clock TIMESTAMP
+            "CREATE OR REPLACE MACRO hh_date(x) AS TRY_CAST(CASE length(x) WHEN 4 THEN x || '-01-01'"
+            " WHEN 7 THEN x || '-01' ELSE substr(x, 1, 10) END AS DATE)",
+            "CREATE OR REPLACE MACRO hh_datetime(x) AS"
+            " TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP)",
+            "CREATE OR REPLACE MACRO hh_add_days(d, n) AS CAST(d + to_days(CAST(n AS INTEGER)) AS DATE)",
         ),
     )
 
@@ -298,6 +304,13 @@ def _spark() -> Dialect:
         functions=(
             "CREATE OR REPLACE TEMPORARY FUNCTION hh_key(x STRING) RETURNS BIGINT"
             " RETURN CAST(conv(substr(md5(x), 1, 15), 16, 10) AS BIGINT)",
+            "CREATE OR REPLACE TEMPORARY FUNCTION hh_date(x STRING) RETURNS DATE RETURN"
+            " TRY_CAST(CASE length(x) WHEN 4 THEN concat(x, '-01-01') WHEN 7 THEN concat(x, '-01')"
+            " ELSE substr(x, 1, 10) END AS DATE)",
+            "CREATE OR REPLACE TEMPORARY FUNCTION hh_datetime(x STRING) RETURNS TIMESTAMP_NTZ"
+            " RETURN TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP_NTZ)",
+            "CREATE OR REPLACE TEMPORARY FUNCTION hh_add_days(d DATE, n INT) RETURNS DATE"
+            " RETURN date_add(d, n)",
         ),
         sqlglot_name="spark",
     )

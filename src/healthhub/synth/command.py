@@ -49,9 +49,10 @@ def _clear_previous_run(output: Path) -> None:
               help="Random seed: the same seed gives byte-identical output.")  # fmt: skip
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="Output folder (created if missing; must be empty unless --force).")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "bundles"]), default="ndjson",
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "ndjson.gz", "bundles"]), default="ndjson",
               show_default=True,
-              help="ndjson: one bulk-export file per provider and resource type; "
+              help="ndjson: one bulk-export file per provider and resource type (ndjson.gz: "
+                   "gzipped); "
                    "bundles: one transaction Bundle per provider and patient.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--force", is_flag=True,

@@ -27,7 +27,7 @@ from healthhub.synth.providers import make_providers
 from healthhub.synth.timeline import plan_conditions, plan_episodes
 from healthhub.synth.writers import BundleWriter, NdjsonWriter
 
-FORMATS = ("ndjson", "bundles")
+FORMATS = ("ndjson", "ndjson.gz", "bundles")
 GROUND_TRUTH = "ground_truth.csv"
 MANIFEST = "manifest.json"
 
@@ -94,7 +94,7 @@ def generate(
     roster = make_providers(providers, seed, linker, conditional=bundles)
     for provider in roster:
         (out / provider.key).mkdir(exist_ok=True)
-    writer = BundleWriter(out, roster) if bundles else NdjsonWriter(out, roster)
+    writer = BundleWriter(out, roster) if bundles else NdjsonWriter(out, roster, fmt == "ndjson.gz")
     writer.write_providers()
     step = max(1, patients // 100)
     source_patients = 0

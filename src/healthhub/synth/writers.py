@@ -10,6 +10,7 @@ provider for its Organization, Locations, Practitioners and PractitionerRoles.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,13 @@ PROVIDER_BUNDLE = "provider-directory.json"
 
 
 class NdjsonWriter:
-    def __init__(self, out_dir: Path, providers: list[Provider]) -> None:
+    """Bulk-export NDJSON; with ``compress``, gzip files (kept open: one per provider and type)."""
+
+    def __init__(self, out_dir: Path, providers: list[Provider], compress: bool = False) -> None:
         self.out_dir = out_dir
         self.providers = providers
+        self.compress = compress
+        self.handles: dict[Path, Any] = {}
         self.buffers: list[dict[str, list[bytes]]] = [{} for _ in providers]
         self.pending = 0
         self.written: set[Path] = set()
@@ -60,9 +65,15 @@ class NdjsonWriter:
             for kind, lines in buffers.items():
                 if not lines:
                     continue
-                path = self.out_dir / provider.key / f"{kind}.ndjson"
-                with path.open("ab" if path in self.written else "wb") as handle:
-                    handle.write(b"".join(lines))
+                if self.compress:
+                    path = self.out_dir / provider.key / f"{kind}.ndjson.gz"
+                    if path not in self.handles:
+                        self.handles[path] = gzip.open(path, "wb", compresslevel=1)  # noqa: SIM115 - closed by close()
+                    self.handles[path].write(b"".join(lines))
+                else:
+                    path = self.out_dir / provider.key / f"{kind}.ndjson"
+                    with path.open("ab" if path in self.written else "wb") as handle:
+                        handle.write(b"".join(lines))
                 self.written.add(path)
                 self.counts[kind] = self.counts.get(kind, 0) + len(lines)
                 lines.clear()
@@ -70,6 +81,9 @@ class NdjsonWriter:
 
     def close(self) -> list[Path]:
         self.flush()
+        for handle in self.handles.values():
+            handle.close()
+        self.handles.clear()
         return sorted(self.written)
 
 

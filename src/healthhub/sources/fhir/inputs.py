@@ -34,6 +34,7 @@ class Problem:
     file: str
     position: str  # "line 12", "entry 3", "file"
     reason: str
+    resource_type: str | None = None  # when the bad record still names its type
 
 
 @dataclass
@@ -168,7 +169,9 @@ class _Stager:
     def accept(self, obj: Any, raw: bytes | None, name: str, position: str) -> None:
         reason = _check_resource(obj)
         if reason:
-            self.quarantine.add(Problem(name, position, reason), raw or orjson.dumps(obj))
+            rtype = obj.get("resourceType") if isinstance(obj, dict) else None
+            problem = Problem(name, position, reason, rtype if isinstance(rtype, str) else None)
+            self.quarantine.add(problem, raw or orjson.dumps(obj))
             return
         rtype = obj["resourceType"]
         if rtype == "Bundle":

@@ -70,6 +70,7 @@ class RunSummary:
     quarantine: str | None
     seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)  # by type ("" when unknown)
 
     @property
     def resources(self) -> int:
@@ -86,6 +87,7 @@ class RunSummary:
             "outputs": [vars(o) for o in self.outputs],
             "problems": self.problems,
             "quarantine": self.quarantine,
+            "quarantined": self.quarantined,
             "seconds": round(self.seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
@@ -181,6 +183,10 @@ def run_views(
     flattened = {t: [cv.view.name for cv in g] for t, g in by_type.items() if t in staged.received}
     skipped = {t: n for t, n in sorted(staged.received.items()) if t not in by_type}
     problems = len(staged.problems)
+    quarantined: dict[str, int] = {}
+    for problem in staged.problems:
+        key = problem.resource_type or ""
+        quarantined[key] = quarantined.get(key, 0) + 1
     return RunSummary(
         engine=engine.name,
         inputs=len(staged.files),
@@ -192,4 +198,5 @@ def run_views(
         quarantine=str(quarantine_path) if problems else None,
         seconds=time.perf_counter() - started,
         stage_seconds=stages,
+        quarantined=dict(sorted(quarantined.items())),
     )

@@ -50,12 +50,15 @@ class Select:
     location: str
 
     def column_names(self) -> list[str]:
-        names = [c.name for c in self.columns]
+        return [c.name for c in self.all_columns()]
+
+    def all_columns(self) -> list[Column]:
+        found = list(self.columns)
         for sub in self.selects:
-            names.extend(sub.column_names())
+            found.extend(sub.all_columns())
         if self.union_all:
-            names.extend(self.union_all[0].column_names())
-        return names
+            found.extend(self.union_all[0].all_columns())
+        return found
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class ViewDefinition:
         for sel in self.select:
             names.extend(sel.column_names())
         return names
+
+    def tagged_columns(self, tag: str, value: str) -> list[str]:
+        """Names of the columns carrying the tag ``tag`` with ``value``."""
+        return [c.name for sel in self.select for c in sel.all_columns() if (tag, value) in c.tags]
 
 
 def _expr(value: Any, location: str) -> fhirpath.Node:

@@ -1,0 +1,183 @@
+"""The ingest pipeline: land -> flatten -> identify -> standardize, one recorded run.
+
+Each stage's output stays in the run's work folder until the run is standardized, so a
+failed run resumes from the stage after the last one it finished. Re-running the same
+delivery (same provider, same files) after a failure resumes the failed run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from healthhub.engines.base import Engine, create_engine
+from healthhub.exceptions import HealthhubError, UserError
+from healthhub.hub.config import Hub
+from healthhub.hub.landing import land_files
+from healthhub.hub.runs import Run, RunStore
+from healthhub.sources.fhir.inputs import find_inputs
+
+Progress = Callable[[str], None]
+STAGE_NAMES = {"landed": "land", "flattened": "flatten", "identified": "identify",
+               "standardized": "standardize"}  # fmt: skip
+
+
+class RunFailed(HealthhubError):
+    """A stage failed; the run is recorded as failed and can be resumed."""
+
+    exit_code = 1
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | None = None,
+           progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    """Receive a provider's delivery and take it through every stage."""
+    if not provider or any(c in provider for c in "/\\\x00") or provider.startswith("."):
+        raise UserError(f"invalid provider name '{provider}' (letters, digits, - and _)")
+    files = find_inputs(paths)
+    if not files:
+        raise UserError("no FHIR file (*.ndjson, *.json, .gz) in the given paths")
+    store = RunStore(hub.governance)
+    try:
+        sources = [str(f.resolve()) for f in files]
+        for run in reversed(store.runs(provider)):
+            if run.state == "failed" and [s for s, _ in store.files(run.run_id)] == sources:
+                (progress or _quiet)(f"resuming failed run {run.run_id}")
+                return _drive(hub, store, run, engine_name or run.engine, progress)
+        run = store.create(provider, engine_name or hub.engine, [f.resolve() for f in files])
+        return _drive(hub, store, run, engine_name or hub.engine, progress)
+    finally:
+        store.close()
+
+
+def resume(hub: Hub, run_id: str, engine_name: str | None = None,
+           progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    store = RunStore(hub.governance)
+    try:
+        run = store.get(run_id)
+        if run.state != "failed":
+            raise UserError(f"run {run_id} is '{run.state}', not failed: nothing to resume")
+        return _drive(hub, store, run, engine_name or run.engine, progress)
+    finally:
+        store.close()
+
+
+def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
+           progress: Progress | None) -> dict[str, Any]:  # fmt: skip
+    say = progress or _quiet
+    started = time.perf_counter()
+    staging = hub.work / run.run_id
+    stages: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+    engine: Engine | None = None
+
+    def get_engine() -> Engine:
+        nonlocal engine
+        if engine is None:
+            engine = create_engine(engine_name)
+        return engine
+
+    def land() -> dict[str, Any]:
+        say(f"run {run.run_id}: landing {len(store.files(run.run_id)):,} file(s)")
+        t0 = time.perf_counter()
+        landed = land_files(hub, store, run.run_id, run.provider,
+                            [Path(s) for s, _ in store.files(run.run_id)], say)  # fmt: skip
+        return {"landed_files": len(store.landed_objects(run.run_id)),
+                "already_landed": landed.already_landed, "landed_bytes": landed.bytes,
+                "stage_seconds": {"land": time.perf_counter() - t0}}  # fmt: skip
+
+    def flatten() -> dict[str, Any]:
+        from healthhub.sources.fhir.runner import library_views, run_views
+
+        objects = [Path(o) for o in store.landed_objects(run.run_id)]
+        if not objects:
+            return {"nothing_new": True}
+        shutil.rmtree(staging, ignore_errors=True)
+        quarantine = hub.quarantine / f"{run.run_id}.ndjson"
+        quarantine.unlink(missing_ok=True)
+        summary = run_views(library_views(), objects, get_engine(), staging, "parquet",
+                            quarantine, progress=say)  # fmt: skip
+        return {"flatten": summary.as_dict(),
+                "stage_seconds": {"flatten": summary.seconds}}  # fmt: skip
+
+    def identify() -> dict[str, Any]:
+        from healthhub.identity.keys import KeyStore
+        from healthhub.identity.minimal import identify as run_identify
+
+        if store.get(run.run_id).summary.get("nothing_new"):
+            return {}
+        t0 = time.perf_counter()
+        result = run_identify(get_engine(), hub.vault, KeyStore(hub.keys).hub_key(),
+                              run.provider, run.run_id, staging)  # fmt: skip
+        say(f"{result.source_patients:,} source patients, {result.new_people:,} new people")
+        return {"identify": result.as_dict(),
+                "stage_seconds": {"identify": time.perf_counter() - t0}}  # fmt: skip
+
+    def standardize() -> dict[str, Any]:
+        from healthhub.standardize.stage import standardize as run_standardize
+        from healthhub.standardize.warehouse import connect, merge_run, refresh_derived
+
+        summary = store.get(run.run_id).summary
+        if summary.get("nothing_new"):
+            return {}
+        warehouse = connect(hub.warehouse)
+        try:
+            result = run_standardize(get_engine(), warehouse, run.provider, staging,
+                                     hub.birth_date_precision, say)  # fmt: skip
+            t0 = time.perf_counter()
+            say("merging into the warehouse")
+            merge_run(warehouse, result.outputs, result.records)
+            result.stage_seconds["merge"] = time.perf_counter() - t0
+            result.stage_seconds.update(refresh_derived(warehouse, hub.name))
+        finally:
+            warehouse.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        return {
+            "omop_rows": result.tables,
+            "accounting": full_accounting(summary.get("flatten", {}), result.accounting),
+            "coverage": result.coverage,
+            "stage_seconds": {**summary.get("stage_seconds", {}), **result.stage_seconds},
+        }
+
+    stages = [("landed", land), ("flattened", flatten), ("identified", identify),
+              ("standardized", standardize)]  # fmt: skip
+    order = ["received", "landed", "flattened", "identified", "standardized"]
+    done = order.index(run.reached)
+    try:
+        for state, work in stages[done:]:
+            try:
+                result = work()
+            except HealthhubError as exc:
+                store.fail(run.run_id, f"{STAGE_NAMES[state]}: {exc}")
+                raise RunFailed(f"run {run.run_id} failed before '{state}': {exc}"
+                                f" (fix it, then: healthhub runs resume {run.run_id})") from None  # fmt: skip
+            except Exception as exc:  # an engine or disk failure: record it, say how to resume
+                store.fail(run.run_id, f"{STAGE_NAMES[state]}: {type(exc).__name__}")
+                raise RunFailed(f"run {run.run_id} failed before '{state}' ({type(exc).__name__});"
+                                f" resume it: healthhub runs resume {run.run_id}") from exc  # fmt: skip
+            previous = store.get(run.run_id).summary.get("stage_seconds", {})
+            if "stage_seconds" in result:
+                result["stage_seconds"] = {**previous, **result["stage_seconds"]}
+            store.advance(run.run_id, state, result)  # type: ignore[arg-type]
+    finally:
+        if engine is not None:
+            engine.close()
+    final = store.get(run.run_id)
+    return {**final.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def full_accounting(flatten: dict[str, Any], mapped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every received record: written, skipped (with its reason) or quarantined."""
+    rows = list(mapped)
+    for rtype, count in flatten.get("skipped", {}).items():
+        rows.append({"resource_type": rtype, "outcome": "skipped",
+                     "reason": "no view for this resource type", "records": count})  # fmt: skip
+    for rtype, count in flatten.get("quarantined", {}).items():
+        rows.append({"resource_type": rtype or "(unknown)", "outcome": "quarantined",
+                     "reason": "bad record: see the run's quarantine file", "records": count})  # fmt: skip
+    return sorted(rows, key=lambda r: (r["resource_type"], r["outcome"], r["reason"] or ""))

@@ -1,0 +1,243 @@
+"""The identify stage, minimal form: one hub person per (provider, source patient id).
+
+This module is the only one that reads the direct identifiers of the flattened Patient
+rows (the columns the patient view tags ``healthhub/identifier = direct``). It
+
+1. derives each person's warehouse ``person_id`` by HMAC under the hub key and records the
+   link (provider, source patient id) -> person_id in the identity vault;
+2. moves the direct identifiers into the vault;
+3. rewrites the run's staging so nothing downstream can read an identifier: the patient
+   rows lose the direct columns, and clinical notes (DocumentReference text) are stored
+   with the patient's own names, identifiers, phone numbers, e-mail, address lines and
+   birth date replaced by placeholders;
+4. writes ``person_map.parquet`` (provider, patient_id, person_id) for standardisation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from healthhub.engines.base import Engine
+from healthhub.identity.pseudonyms import person_ids
+from healthhub.sources.fhir.runner import library_views
+
+VAULT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS person_link (
+    provider TEXT NOT NULL, source_patient_id TEXT NOT NULL, person_id INTEGER NOT NULL,
+    run_id TEXT NOT NULL, PRIMARY KEY (provider, source_patient_id));
+CREATE TABLE IF NOT EXISTS identifier (
+    provider TEXT NOT NULL, source_patient_id TEXT NOT NULL, kind TEXT NOT NULL,
+    value TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (provider, source_patient_id, kind));
+"""
+# placeholder written into note text for each kind of identifier
+PLACEHOLDERS = {
+    "name": "[NAME]",
+    "id": "[ID]",
+    "contact": "[CONTACT]",
+    "address": "[ADDRESS]",
+    "birth_date": "[BIRTH DATE]",
+}
+KIND_OF_COLUMN = {
+    "family": "name", "given": "name", "mrn": "id", "national_id": "id", "phone": "contact",
+    "email": "contact", "address_line": "address", "city": "address", "postal_code": "address",
+    "country": "address", "birth_date": "birth_date",
+}  # fmt: skip
+REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
+MIN_TERM = 3  # shorter strings (initials, "12") would blank ordinary words and numbers
+
+
+def direct_columns() -> list[str]:
+    """The patient view's columns tagged as direct identifiers."""
+    view = next(v for v in library_views() if v.name == "patient")
+    return view.tagged_columns("healthhub/identifier", "direct")
+
+
+@dataclass
+class IdentifySummary:
+    source_patients: int
+    new_people: int
+    people: int
+    notes_scrubbed: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def _escape(term: str) -> str:
+    return "".join("\\" + ch if ch in REGEX_SPECIAL else ch for ch in term)
+
+
+def _pattern(terms: set[str]) -> str | None:
+    usable = sorted(
+        {t.strip() for t in terms if t and len(t.strip()) >= MIN_TERM}, key=lambda t: (-len(t), t)
+    )
+    if not usable:
+        return None
+    return "(?i)(" + "|".join(_escape(t) for t in usable) + ")"
+
+
+class Vault:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        self.db = sqlite3.connect(folder / "identity.sqlite")  # commits with `with db:`
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.executescript(VAULT_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def people(self, provider: str) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT source_patient_id, person_id FROM person_link WHERE provider = ?", (provider,)
+        )
+        return dict(rows.fetchall())
+
+    def count_people(self) -> int:
+        return int(
+            self.db.execute("SELECT count(DISTINCT person_id) FROM person_link").fetchone()[0]
+        )
+
+    def terms(self, provider: str) -> dict[str, dict[str, set[str]]]:
+        found: dict[str, dict[str, set[str]]] = {}
+        for patient, kind, value in self.db.execute(
+            "SELECT source_patient_id, kind, value FROM identifier WHERE provider = ?", (provider,)
+        ):
+            group = KIND_OF_COLUMN.get(kind, "id")
+            found.setdefault(patient, {}).setdefault(group, set()).add(value)
+            if kind == "given":  # each given name on its own too
+                found[patient][group].update(value.split())
+        return found
+
+
+def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_id: str,
+             staging: Path) -> IdentifySummary:  # fmt: skip
+    """Link, vault and scrub one run's staging (see the module docstring)."""
+    vault = Vault(vault_folder)
+    try:
+        patient_file = staging / "patient.parquet"
+        direct = direct_columns()
+        new_people = 0
+        source_patients = 0
+        if patient_file.exists():
+            table = pq.read_table(patient_file)
+            ids = [i for i in table.column("id").to_pylist()]
+            source_patients = len(ids)
+            known = vault.people(provider)
+            fresh = sorted({i for i in ids if i is not None and i not in known})
+            new_people = len(fresh)
+            with vault.db:
+                vault.db.executemany(
+                    "INSERT INTO person_link VALUES (?, ?, ?, ?)",
+                    [(provider, s, p, run_id) for s, p in zip(fresh, person_ids(key, provider, fresh), strict=True)],
+                )  # fmt: skip
+                rows = []
+                for column in [*direct, "birth_date"]:
+                    if column not in table.column_names:
+                        continue
+                    for patient, value in zip(ids, table.column(column).to_pylist(), strict=True):
+                        if patient is not None and value not in (None, ""):
+                            rows.append((provider, patient, column, str(value), run_id))
+                vault.db.executemany(
+                    "INSERT OR REPLACE INTO identifier VALUES (?, ?, ?, ?, ?)", rows
+                )
+            keep = [c for c in table.column_names if c not in direct]
+            pq.write_table(table.select(keep), patient_file, compression="zstd")
+            del table
+        people = vault.people(provider)
+        pq.write_table(
+            pa.table({
+                "provider": pa.array([provider] * len(people), pa.string()),
+                "patient_id": pa.array(list(people), pa.string()),
+                "person_id": pa.array(list(people.values()), pa.int64()),
+            }),
+            staging / "person_map.parquet",
+        )  # fmt: skip
+        notes = _scrub_text(engine, vault, provider, staging)
+        return IdentifySummary(source_patients, new_people, vault.count_people(), notes)
+    finally:
+        vault.close()
+
+
+# free text that may quote a patient's identifiers: (view, column, patient column, base64?)
+FREE_TEXT = (
+    ("document_reference", "content_data", "patient_id", True),
+    ("observation", "value_string", "patient_id", False),
+    ("observation", "note", "patient_id", False),
+    ("observation_component", "value_string", "patient_id", False),
+    ("questionnaire_response_item", "value_string", "patient_id", False),
+    ("medication_statement", "note", "patient_id", False),
+)
+
+
+def _all_null(path: Path, column: str) -> bool:
+    """Whether the column holds no value (from the Parquet statistics, no data read)."""
+    meta = pq.ParquetFile(path).metadata
+    index = meta.schema.names.index(column)
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(index).statistics
+        if stats is None or stats.null_count != meta.row_group(group).num_rows:
+            return False
+    return True
+
+
+def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> int:
+    """Replace the patient's own identifiers in free text; notes are decoded on the way.
+
+    ``document_reference.content_data`` (base64) becomes ``content_text``; other text
+    columns are rewritten in place. Returns the number of notes.
+    """
+    terms = vault.terms(provider)
+    patients = list(terms)
+    columns: dict[str, list[str | None]] = {k: [] for k in PLACEHOLDERS}
+    for patient in patients:
+        for kind in PLACEHOLDERS:
+            columns[kind].append(_pattern(terms[patient].get(kind, set())))
+    terms_file = staging / "note_terms.parquet"
+    pq.write_table(
+        pa.table({"patient_id": pa.array(patients, pa.string()),
+                  **{k: pa.array(v, pa.string()) for k, v in columns.items()}}),
+        terms_file,
+    )  # fmt: skip
+    notes = 0
+    by_view: dict[str, list[tuple[str, str, bool]]] = {}
+    for view, column, patient_column, encoded in FREE_TEXT:
+        by_view.setdefault(view, []).append((column, patient_column, encoded))
+    for view, targets in by_view.items():
+        path = staging / f"{view}.parquet"
+        if not path.exists():
+            continue
+        names = pq.ParquetFile(path).schema_arrow.names
+        replaced: dict[str, str] = {}
+        patient_column = targets[0][1]
+        for column, _, encoded in targets:
+            if column not in names or (not encoded and _all_null(path, column)):
+                continue
+            text = f"decode(from_base64(d.{column}))" if encoded else f"d.{column}"
+            for kind, placeholder in PLACEHOLDERS.items():
+                text = (f"CASE WHEN t.{kind} IS NULL THEN {text} "
+                        f"ELSE regexp_replace({text}, t.{kind}, '{placeholder}', 'g') END")  # fmt: skip
+            out = "content_text" if encoded else column
+            replaced[column] = f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS {out}"
+        if not replaced and view != "document_reference":
+            continue
+        # reference (DuckDB) SQL, transpiled below
+        select = [replaced.get(c, f'd."{c}"') for c in names]
+        query = (
+            f"SELECT {', '.join(select)} FROM {engine.parquet_source([path])} d"
+            f" LEFT JOIN {engine.parquet_source([terms_file])} t"
+            f" ON t.patient_id = d.{patient_column}"
+        )
+        scrubbed = staging / f"{view}.scrubbed.parquet"
+        rows = engine.write(engine.dialect.from_reference(query), "parquet", scrubbed)
+        scrubbed.replace(path)
+        if view == "document_reference":
+            notes = rows
+    terms_file.unlink()
+    return notes

@@ -1,0 +1,168 @@
+"""The standardise stage: a run's staging rows to OMOP rows, accounted for, then merged.
+
+1. On the engine (DuckDB or Spark): the staging files become ``stg_fhir__<view>``
+   relations; events are gathered and the source codes they use listed.
+2. In the warehouse (where the vocabulary is): those codes are looked up once
+   (``int__code_map``).
+3. On the engine: events are mapped and routed, entity tables built, each OMOP table
+   written to ``<work>/omop/<table>.parquet``; every received record is accounted for.
+4. In the warehouse: the run's tables are merged (re-sent records replace their rows) and
+   derived tables refreshed for the people the run touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from healthhub.engines.base import Engine
+from healthhub.sources.fhir.runner import library_views
+from healthhub.standardize import entities, mapping
+from healthhub.standardize.events import events_sql
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class StandardizeResult:
+    tables: dict[str, int]  # rows written by this run, per OMOP table
+    accounting: list[dict[str, Any]]  # resource_type, outcome, reason, records
+    coverage: dict[str, dict[str, int]]  # vocabulary -> coded records, mapped to standard
+    outputs: dict[str, Path] = field(default_factory=dict)
+    records: Path = Path()  # record keys of every record received (written or not)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+# child views (several rows per resource): the columns naming one row
+CHILD_KEYS = {
+    "observation_component": ("observation_id", "component_index"),
+    "diagnostic_report_result": ("diagnostic_report_id", "result_index"),
+    "imaging_series": ("imaging_study_id", "series_index"),
+    "questionnaire_response_item": ("questionnaire_response_id", "item_index", "answer_index"),
+}
+DUPLICATE = "duplicate: the same resource id came more than once in this delivery (one kept)"
+
+
+def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
+    """Name the staging files ``stg_fhir__<view>``, one row per resource (or child) id.
+
+    A resource sent several times in one delivery (Synthea repeats its practitioners and
+    organisations in every bundle) is kept once: the copy last updated. Returns how many
+    copies were set aside, by resource type.
+    """
+    duplicates: dict[str, int] = {}
+    for view in library_views():
+        path = staging / f"{view.name}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(path)
+        source = engine.parquet_source([path])
+        keys = CHILD_KEYS.get(view.name, ("id",) if "id" in view.column_names() else ())
+        if not keys:
+            engine.register(f"stg_fhir__{view.name}", f"SELECT * FROM {source}")
+            continue
+        order = "last_updated DESC NULLS LAST" if "last_updated" in view.column_names() else "1"
+        query = (
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(keys)}"
+            f" ORDER BY {order}) AS _copy FROM {source}) WHERE _copy = 1"
+        )
+        engine.register(f"stg_fhir__{view.name}", engine.dialect.from_reference(query))
+        if view.name not in CHILD_KEYS:
+            _, rows = engine.rows(f"SELECT count(*) - count(DISTINCT id) AS n FROM {source}")
+            if rows[0]["n"]:
+                duplicates[view.resource] = int(rows[0]["n"])
+    engine.register(
+        "int__person_map",
+        f"SELECT * FROM {engine.parquet_source([staging / 'person_map.parquet'])}",
+    )
+    return duplicates
+
+
+def build_code_map(warehouse: duckdb.DuckDBPyConnection, source_codes: Path, target: Path) -> None:
+    from healthhub.standardize.vocabulary import code_systems
+
+    pairs = ", ".join(f"({_literal(s)}, {_literal(v)})" for s, v in code_systems().items())
+    warehouse.execute(
+        "CREATE OR REPLACE TEMP VIEW int__code_systems AS SELECT * FROM"
+        f" (VALUES {pairs}) AS t(system, vocabulary_id)"
+    )
+    query = mapping.code_map_sql(f"read_parquet({_literal(str(source_codes))})")
+    warehouse.execute(f"COPY ({query}) TO {_literal(str(target))} (FORMAT parquet)")
+
+
+COVERAGE_SQL = """
+SELECT m.vocabulary_id, count(*) AS records,
+       sum(CASE WHEN m.target_concept_id <> 0 THEN 1 ELSE 0 END) AS mapped
+FROM (SELECT DISTINCT src_type, src_id, part, code_system, code FROM int__mapped
+      WHERE final_reason IS NULL AND code IS NOT NULL) e
+JOIN int__code_map m ON m.system = e.code_system AND m.code = e.code AND m.target_rank = 1
+GROUP BY m.vocabulary_id
+"""
+
+
+def standardize(engine: Engine, warehouse: duckdb.DuckDBPyConnection, provider: str,
+                staging: Path, birth_precision: str,
+                progress: Callable[[str], None] | None = None) -> StandardizeResult:  # fmt: skip
+    """Map one run's staging to OMOP table files under ``staging/omop`` (not merged)."""
+    say = progress or (lambda _m: None)
+    dialect = engine.dialect
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    p = _literal(provider)
+    duplicates = register_staging(engine, staging)
+    engine.register("int__events", dialect.from_reference(events_sql(p)))
+    codes_file = staging / "source_codes.parquet"
+    engine.write(dialect.from_reference(mapping.source_codes_sql()), "parquet", codes_file)
+    code_map_file = staging / "code_map.parquet"
+    build_code_map(warehouse, codes_file, code_map_file)
+    engine.register("int__code_map", f"SELECT * FROM {engine.parquet_source([code_map_file])}")
+    seconds["vocabulary lookup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say("mapping events to standard concepts")
+    mapped_file = staging / "mapped.parquet"
+    engine.write(dialect.from_reference(mapping.mapped_sql(p)), "parquet", mapped_file)
+    engine.register("int__mapped", f"SELECT * FROM {engine.parquet_source([mapped_file])}")
+    out = staging / "omop"
+    out.mkdir(exist_ok=True)
+    queries = {**entities.entity_tables(p, birth_precision), **mapping.event_tables()}
+    tables: dict[str, int] = {}
+    outputs: dict[str, Path] = {}
+    for table, query in queries.items():
+        target = out / f"{table}.parquet"
+        tables[table] = engine.write(dialect.from_reference(query), "parquet", target)
+        outputs[table] = target
+    say("OMOP rows: " + ", ".join(f"{t} {n:,}" for t, n in tables.items() if n))
+    seconds["map"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    engine.register("int__resources", dialect.from_reference(entities.resources_sql(p)))
+    records = out / "_records.parquet"
+    engine.write(dialect.from_reference(entities.record_keys_sql(p)), "parquet", records)
+    lineage = " UNION ALL ".join(
+        f"SELECT _src_type, _src_id FROM {engine.parquet_source([path])}"
+        for path in outputs.values()
+    )
+    _, accounting = engine.rows(dialect.from_reference(entities.accounting_sql(f"({lineage})")))
+    _, coverage_rows = engine.rows(dialect.from_reference(COVERAGE_SQL))
+    coverage = {
+        str(r["vocabulary_id"]): {"records": int(r["records"]), "mapped": int(r["mapped"])}
+        for r in coverage_rows
+    }
+    seconds["account"] = time.perf_counter() - t0
+    accounting = [
+        {k: (int(v) if k == "records" else v) for k, v in row.items()} for row in accounting
+    ]
+    accounting += [{"resource_type": t, "outcome": "skipped", "reason": DUPLICATE, "records": n}
+                   for t, n in duplicates.items()]  # fmt: skip
+    accounting = sorted(
+        accounting,
+        key=lambda r: (r["resource_type"], r["outcome"], r["reason"] or ""),
+    )
+    return StandardizeResult(tables, accounting, coverage, outputs, records, seconds)
