@@ -49,12 +49,23 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def create_engine(name: str, threads: int | None = None) -> Engine:
-    """The engine named ``duckdb`` (default) or ``spark``."""
+def create_engine(
+    name: str,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+) -> Engine:
+    """The engine named ``duckdb`` (default) or ``spark``.
+
+    ``memory_limit`` (e.g. ``"4GB"``) bounds DuckDB's memory; beyond it, work spills to
+    ``temp_directory``. Spark's driver memory is ``HEALTHHUB_SPARK_MEMORY``.
+    """
     if name == "duckdb":
         from healthhub.engines.duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine(threads=threads)
+        return DuckDBEngine(
+            threads=threads, memory_limit=memory_limit, temp_directory=temp_directory
+        )
     if name == "spark":
         from healthhub.engines.spark_engine import SparkEngine
 

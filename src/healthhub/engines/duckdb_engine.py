@@ -22,10 +22,20 @@ class DuckDBEngine:
     dialect = DUCKDB
     caches_reads = False
 
-    def __init__(self, database: str | Path = ":memory:", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        database: str | Path = ":memory:",
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
         self.con = duckdb.connect(str(database))
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        if temp_directory:
+            self.con.execute(f"SET temp_directory = {_literal(str(temp_directory))}")
         self.con.execute("SET preserve_insertion_order = false")
         for statement in self.dialect.functions:
             self.con.execute(statement)

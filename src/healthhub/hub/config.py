@@ -31,6 +31,8 @@ created = {created}
 [engine]
 # Engine that runs the pipeline: "duckdb" (embedded, default) or "spark" (PySpark).
 default = "duckdb"
+# Most memory DuckDB may use for one stage; beyond it, work spills to the work folder.
+memory_limit = "4GB"
 
 [landing]
 # Every received file, content-addressed by sha256, read-only.
@@ -65,6 +67,7 @@ class Hub:
     root: Path
     name: str
     engine: str
+    memory_limit: str
     landing: Path
     warehouse: Path
     birth_date_precision: str
@@ -157,6 +160,7 @@ def open_hub(root: Path | None) -> Hub:
         root=root,
         name=setting("hub", "name", root.name),
         engine=engine,
+        memory_limit=setting("engine", "memory_limit", "4GB"),
         landing=folder("landing", "landing"),
         warehouse=folder("warehouse", "warehouse/omop.duckdb"),
         birth_date_precision=precision,

@@ -79,7 +79,8 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
     def get_engine() -> Engine:
         nonlocal engine
         if engine is None:
-            engine = create_engine(engine_name)
+            engine = create_engine(engine_name, memory_limit=hub.memory_limit,
+                                   temp_directory=hub.work / "spill")  # fmt: skip
         return engine
 
     def land() -> dict[str, Any]:
@@ -125,7 +126,8 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
         summary = store.get(run.run_id).summary
         if summary.get("nothing_new"):
             return {}
-        warehouse = connect(hub.warehouse)
+        warehouse = connect(hub.warehouse, memory_limit=hub.memory_limit,
+                            temp_directory=hub.work / "spill")  # fmt: skip
         try:
             result = run_standardize(get_engine(), warehouse, run.provider, staging,
                                      hub.birth_date_precision, say)  # fmt: skip

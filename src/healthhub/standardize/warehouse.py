@@ -55,12 +55,18 @@ EHR = 32817
 CDM_V54_CONCEPT = 756265
 
 
-def connect(path: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:  # fmt: skip
+    """A connection to the warehouse with healthhub's SQL functions defined."""
     from healthhub.engines.dialects import DUCKDB
 
     con = duckdb.connect(str(path))
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = {_literal(str(temp_directory))}")
     for statement in DUCKDB.functions:
         con.execute(statement)
     return con
