@@ -273,8 +273,8 @@ def _duckdb() -> Dialect:
             # FHIR date/dateTime text -> DATE (partial dates: first day) / wall-clock TIMESTAMP
             "CREATE OR REPLACE MACRO hh_date(x) AS TRY_CAST(CASE length(x) WHEN 4 THEN x || '-01-01'"
             " WHEN 7 THEN x || '-01' ELSE substr(x, 1, 10) END AS DATE)",
-            "CREATE OR REPLACE MACRO hh_datetime(x) AS"
-            " TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP)",
+            "CREATE OR REPLACE MACRO hh_datetime(x) AS CASE WHEN length(x) >= 10 THEN"
+            " TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP) END",
             "CREATE OR REPLACE MACRO hh_add_days(d, n) AS CAST(d + to_days(CAST(n AS INTEGER)) AS DATE)",
         ),
     )
@@ -308,7 +308,8 @@ def _spark() -> Dialect:
             " TRY_CAST(CASE length(x) WHEN 4 THEN concat(x, '-01-01') WHEN 7 THEN concat(x, '-01')"
             " ELSE substr(x, 1, 10) END AS DATE)",
             "CREATE OR REPLACE TEMPORARY FUNCTION hh_datetime(x STRING) RETURNS TIMESTAMP_NTZ"
-            " RETURN TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP_NTZ)",
+            " RETURN CASE WHEN length(x) >= 10 THEN"
+            " TRY_CAST(replace(substr(x, 1, 19), 'T', ' ') AS TIMESTAMP_NTZ) END",
             "CREATE OR REPLACE TEMPORARY FUNCTION hh_add_days(d DATE, n INT) RETURNS DATE"
             " RETURN date_add(d, n)",
         ),
