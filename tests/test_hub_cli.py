@@ -104,3 +104,25 @@ def test_vocab_load_and_map(tmp_path: Path, shared_data: Path) -> None:
     assert mapped.exit_code == 0 and orjson.loads(mapped.output)["rows"] == 2
     bad = run("vocab", "load", "--hub", str(hub), str(tmp_path))
     assert bad.exit_code == 2
+
+
+def test_demo_builds_a_hub_and_reports_people_rows_coverage_and_time(tmp_path: Path) -> None:
+    out = run("demo", str(tmp_path / "demo"), "--patients", "30", "--providers", "2", "--json")
+    assert out.exit_code == 0, out.output
+    summary = orjson.loads(out.stdout)
+    assert summary["people"] == summary["source_patients"] > 30  # one person per record, for now
+    rows = summary["omop_rows"]
+    for table in ("person", "visit_occurrence", "measurement", "drug_exposure", "note",
+                  "condition_occurrence", "observation_period", "drug_era", "condition_era"):  # fmt: skip
+        assert rows[table] > 0, table
+    # the starter vocabulary covers every code the generator emits
+    for vocabulary in ("SNOMED", "LOINC", "RxNorm", "CVX"):
+        covered = summary["coverage"][vocabulary]
+        assert covered["mapped"] == covered["records"] > 0, vocabulary
+    assert {"land", "flatten", "identify", "map", "merge"} <= set(summary["stage_seconds"])
+    human = run("demo", str(tmp_path / "demo"), "--patients", "5", "--providers", "1")
+    assert human.exit_code == 0
+    for words in ("people", "OMOP rows", "mapped", "time", "warehouse"):
+        assert words in human.output
+    refused = run("demo", str(tmp_path))  # a folder holding other things is not overwritten
+    assert refused.exit_code == 2

@@ -42,7 +42,7 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
         if not (root / "source").exists() or not (root / "hub").exists():
             raise UserError(f"{root}: folder exists and is not a healthhub demo; choose another")
         shutil.rmtree(root)
-    say = progress_printer(quiet=False)
+    say = progress_printer(quiet=as_json)
     started = time.perf_counter()
     say(f"generating {patients:,} people at {providers} providers")
     synth = generate(root / "source", patients=patients, providers=providers, seed=seed)

@@ -32,7 +32,7 @@ created = {created}
 # Engine that runs the pipeline: "duckdb" (embedded, default) or "spark" (PySpark).
 default = "duckdb"
 # Most memory DuckDB may use for one stage; beyond it, work spills to the work folder.
-memory_limit = "4GB"
+memory_limit = "3GB"
 
 [landing]
 # Every received file, content-addressed by sha256, read-only.
@@ -160,7 +160,7 @@ def open_hub(root: Path | None) -> Hub:
         root=root,
         name=setting("hub", "name", root.name),
         engine=engine,
-        memory_limit=setting("engine", "memory_limit", "4GB"),
+        memory_limit=setting("engine", "memory_limit", "3GB"),
         landing=folder("landing", "landing"),
         warehouse=folder("warehouse", "warehouse/omop.duckdb"),
         birth_date_precision=precision,

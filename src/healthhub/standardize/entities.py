@@ -1,7 +1,7 @@
 """OMOP rows that come one-to-one from a FHIR resource: people, visits, sites, notes.
 
 Same conventions as ``mapping``: DuckDB-dialect SELECTs over the staging relations, keys
-from ``hh_key``, lineage columns ``_record_key``, ``_src_type``, ``_src_id``.
+from ``hh_key``, and the lineage column ``_record_key`` (the hash of the source record).
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ from healthhub.standardize.mapping import (
 
 def _lineage(provider: str, rtype: str, alias: str = "s", id_column: str = "id") -> str:
     ident = f"{alias}.{id_column}"
-    return (
-        f"{key(provider, repr(rtype), ident)} AS _record_key, '{rtype}' AS _src_type,"
-        f" {ident} AS _src_id"
-    )
+    return f"{key(provider, repr(rtype), ident)} AS _record_key"
 
 
 def _concept(system: str, code: str, alias: str) -> str:
@@ -146,7 +143,7 @@ SELECT {key(p, "'Organization'", "s.id", "'address'")}, s.address_line, NULL, s.
 FROM stg_fhir__organization s WHERE coalesce(s.address_line, s.city, s.postal_code) IS NOT NULL
 UNION ALL
 SELECT DISTINCT {key(p, "'region'", "s.state")}, NULL, NULL, NULL, s.state, NULL, NULL,
-    NULL, 0, NULL, NULL, NULL, {key(p, "'region'", "s.state")}, 'Patient', NULL
+    NULL, 0, NULL, NULL, NULL, {key(p, "'region'", "s.state")}
 FROM stg_fhir__patient s WHERE s.state IS NOT NULL""",
         "provider": f"""
 SELECT {key(p, "'Practitioner'", "s.id")} AS provider_id,
@@ -209,8 +206,8 @@ WHERE coalesce(s.status, '') <> 'entered-in-error' AND nb.id IS NULL
 
 
 def resources_sql(provider: str) -> str:
-    """One row per received resource of a mapped type, with its resource-level skip reason."""
-    del provider
+    """One row per received resource of a mapped type: its type, record key and the reason
+    it is skipped when it writes no row."""
     rows = [
         "SELECT 'Patient' AS src_type, id AS src_id, CASE WHEN hh_date(birth_date) IS NULL"
         " THEN 'no usable birth date' END AS reason FROM stg_fhir__patient",
@@ -235,29 +232,26 @@ def resources_sql(provider: str) -> str:
         " FROM stg_fhir__specimen",
         "SELECT 'DiagnosticReport', id, 'report: its results are mapped from their"
         " Observations' FROM stg_fhir__diagnostic_report",
-        "SELECT src_type, src_id, min(final_reason) FROM int__mapped GROUP BY src_type, src_id",
     ]
-    return "\nUNION ALL\n".join(rows)
-
-
-def record_keys_sql(provider: str) -> str:
-    """The record key of every resource the run received (see ``warehouse.merge_run``)."""
+    keyed = "\nUNION ALL\n".join(rows)
     return (
-        f"SELECT DISTINCT {key(provider, 'src_type', 'src_id')} AS _record_key FROM int__resources"
+        f"SELECT src_type, {key(provider, 'src_type', 'src_id')} AS _record_key, reason"
+        f" FROM ({keyed})\nUNION ALL\n"
+        "SELECT src_type, _record_key, min(final_reason) FROM int__mapped"
+        " GROUP BY src_type, _record_key"
     )
 
 
-def accounting_sql(written: str) -> str:
-    """Per resource type and outcome: how many records (``written`` lists lineage)."""
+def accounting_sql(resources: str, written: str) -> str:
+    """Per resource type and outcome, how many records; ``written`` lists record keys."""
     return f"""
 SELECT r.src_type AS resource_type,
-    CASE WHEN w._src_id IS NOT NULL THEN 'written' ELSE 'skipped' END AS outcome,
-    CASE WHEN w._src_id IS NOT NULL THEN NULL
+    CASE WHEN w._record_key IS NOT NULL THEN 'written' ELSE 'skipped' END AS outcome,
+    CASE WHEN w._record_key IS NOT NULL THEN NULL
          ELSE coalesce(r.reason, 'no OMOP table for this record') END AS reason,
     count(*) AS records
-FROM (SELECT src_type, src_id, min(reason) AS reason FROM int__resources
-      GROUP BY src_type, src_id) r
-LEFT JOIN (SELECT DISTINCT _src_type, _src_id FROM {written}) w
-  ON w._src_type = r.src_type AND w._src_id = r.src_id
+FROM (SELECT src_type, _record_key, min(reason) AS reason FROM {resources}
+      GROUP BY src_type, _record_key) r
+LEFT JOIN (SELECT DISTINCT _record_key FROM {written}) w ON w._record_key = r._record_key
 GROUP BY 1, 2, 3
 """

@@ -15,9 +15,9 @@ Rules:
 - a drug's end is its explicit end, else start + days_supply - 1, else its start;
 - surrogate keys are ``hh_key`` of (provider, resource type, id, part, target concept):
   deterministic, so a re-sent resource replaces its rows, and engines agree exactly;
-- every row carries ``_record_key`` (the source record) so a re-delivery can delete the
-  rows of the records it replaces, and ``_src_type``/``_src_id`` for accounting (these
-  three stay in the run's work folder; they are not OMOP columns).
+- every row carries ``_record_key`` (the hash of its source record) so a re-delivery can
+  delete the rows of the records it replaces, and the run can account for every record
+  (it stays in the run's work folder and the lineage table; it is not an OMOP column).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ SELECT e.*, pm.person_id,
     hh_date(e.end_raw) AS end_date, hh_datetime(e.end_raw) AS end_datetime,
     coalesce(m.source_concept_id, 0) AS source_concept_id,
     coalesce(m.target_concept_id, 0) AS concept_id,
+    m.vocabulary_id, coalesce(m.target_rank, 1) AS target_rank,
     {domain_table} AS target_table,
     vm.target_concept_id AS value_concept_id,
     um.target_concept_id AS unit_concept_id,
@@ -178,7 +179,7 @@ LEFT JOIN int__code_map um
 """
 
 
-LINEAGE = "_record_key, e.src_type AS _src_type, e.src_id AS _src_id"
+LINEAGE = "e._record_key"
 
 
 def _event_table(table: str, columns: str) -> str:

@@ -36,7 +36,7 @@ class StandardizeResult:
     accounting: list[dict[str, Any]]  # resource_type, outcome, reason, records
     coverage: dict[str, dict[str, int]]  # vocabulary -> coded records, mapped to standard
     outputs: dict[str, Path] = field(default_factory=dict)
-    records: Path = Path()  # record keys of every record received (written or not)
+    records: Path = Path()  # every record received (written or not), with its record key
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -57,14 +57,23 @@ def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
     organisations in every bundle) is kept once: the copy last updated. Returns how many
     copies were set aside, by resource type.
     """
+    views = library_views()
+    sources: dict[str, str] = {}
     duplicates: dict[str, int] = {}
-    for view in library_views():
+    for view in views:
         path = staging / f"{view.name}.parquet"
         if not path.exists():
             raise FileNotFoundError(path)
-        source = engine.parquet_source([path])
+        sources[view.name] = engine.parquet_source([path])
+        if view.name not in CHILD_KEYS and "id" in view.column_names():
+            query = f"SELECT count(*) - count(DISTINCT id) AS n FROM {sources[view.name]}"
+            _, rows = engine.rows(query)
+            if rows[0]["n"]:
+                duplicates[view.resource] = int(rows[0]["n"])
+    for view in views:
+        source = sources[view.name]
         keys = CHILD_KEYS.get(view.name, ("id",) if "id" in view.column_names() else ())
-        if not keys:
+        if view.resource not in duplicates or not keys:  # the usual case: nothing to drop
             engine.register(f"stg_fhir__{view.name}", f"SELECT * FROM {source}")
             continue
         order = "last_updated DESC NULLS LAST" if "last_updated" in view.column_names() else "1"
@@ -73,10 +82,6 @@ def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
             f" ORDER BY {order}) AS _copy FROM {source}) WHERE _copy = 1"
         )
         engine.register(f"stg_fhir__{view.name}", engine.dialect.from_reference(query))
-        if view.name not in CHILD_KEYS:
-            _, rows = engine.rows(f"SELECT count(*) - count(DISTINCT id) AS n FROM {source}")
-            if rows[0]["n"]:
-                duplicates[view.resource] = int(rows[0]["n"])
     engine.register(
         "int__person_map",
         f"SELECT * FROM {engine.parquet_source([staging / 'person_map.parquet'])}",
@@ -97,12 +102,12 @@ def build_code_map(warehouse: duckdb.DuckDBPyConnection, source_codes: Path, tar
 
 
 COVERAGE_SQL = """
-SELECT m.vocabulary_id, count(*) AS records,
-       sum(CASE WHEN m.target_concept_id <> 0 THEN 1 ELSE 0 END) AS mapped
-FROM (SELECT DISTINCT src_type, src_id, part, code_system, code FROM int__mapped
-      WHERE final_reason IS NULL AND code IS NOT NULL) e
-JOIN int__code_map m ON m.system = e.code_system AND m.code = e.code AND m.target_rank = 1
-GROUP BY m.vocabulary_id
+SELECT vocabulary_id, count(*) AS records,
+       sum(CASE WHEN concept_id <> 0 THEN 1 ELSE 0 END) AS mapped
+FROM int__mapped
+WHERE final_reason IS NULL AND code IS NOT NULL AND vocabulary_id IS NOT NULL
+  AND target_rank = 1
+GROUP BY vocabulary_id
 """
 
 
@@ -142,14 +147,13 @@ def standardize(engine: Engine, warehouse: duckdb.DuckDBPyConnection, provider: 
     seconds["map"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    engine.register("int__resources", dialect.from_reference(entities.resources_sql(p)))
-    records = out / "_records.parquet"
-    engine.write(dialect.from_reference(entities.record_keys_sql(p)), "parquet", records)
-    lineage = " UNION ALL ".join(
-        f"SELECT _src_type, _src_id FROM {engine.parquet_source([path])}"
-        for path in outputs.values()
+    resources = staging / "resources.parquet"  # every received record: type, key, reason
+    engine.write(dialect.from_reference(entities.resources_sql(p)), "parquet", resources)
+    written = " UNION ALL ".join(
+        f"SELECT _record_key FROM {engine.parquet_source([path])}" for path in outputs.values()
     )
-    _, accounting = engine.rows(dialect.from_reference(entities.accounting_sql(f"({lineage})")))
+    query = entities.accounting_sql(engine.parquet_source([resources]), f"({written})")
+    _, accounting = engine.rows(dialect.from_reference(query))
     _, coverage_rows = engine.rows(dialect.from_reference(COVERAGE_SQL))
     coverage = {
         str(r["vocabulary_id"]): {"records": int(r["records"]), "mapped": int(r["mapped"])}
@@ -165,4 +169,4 @@ def standardize(engine: Engine, warehouse: duckdb.DuckDBPyConnection, provider: 
         accounting,
         key=lambda r: (r["resource_type"], r["outcome"], r["reason"] or ""),
     )
-    return StandardizeResult(tables, accounting, coverage, outputs, records, seconds)
+    return StandardizeResult(tables, accounting, coverage, outputs, resources, seconds)
