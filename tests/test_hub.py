@@ -201,3 +201,33 @@ def test_bad_records_are_quarantined_and_counted(hub, tmp_path: Path) -> None:
     lines = [orjson.loads(line) for line in quarantine.read_bytes().splitlines()]
     assert [entry["position"] for entry in lines] == ["line 2", "line 3"]
     assert all(entry["file"].endswith(".ndjson") for entry in lines)
+
+
+def test_a_mended_quarantine_file_replays_into_the_warehouse(hub, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_ndjson(folder / "Patient.ndjson", [patient("p1")])
+    broken = condition("c1", "p1")
+    del broken["resourceType"]
+    (folder / "Condition.ndjson").write_bytes(orjson.dumps(broken) + b"\n")
+    first = pipeline.ingest(hub, "hospital", [folder])
+    assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 0
+    quarantine = hub.quarantine / f"{first['run_id']}.ndjson"
+    (entry,) = [orjson.loads(line) for line in quarantine.read_bytes().splitlines()]
+    assert entry["reason"] == "resource without resourceType"
+    mended = orjson.loads(entry["record"])
+    mended["resourceType"] = "Condition"
+    entry["record"] = orjson.dumps(mended).decode()
+    fixed = tmp_path / "mended.quarantine.ndjson"
+    fixed.write_bytes(orjson.dumps(entry) + b"\n")
+    replay = pipeline.ingest(hub, "hospital", [fixed])
+    assert replay["state"] == "standardized"
+    assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 1
+
+
+def test_one_writer_at_a_time(hub, tmp_path: Path) -> None:
+    from healthhub.hub.lock import hub_lock
+
+    source = write_ndjson(tmp_path / "in" / "Patient.ndjson", [patient("p1")])
+    with hub_lock(hub.root), pytest.raises(UserError, match="hub is busy"):
+        pipeline.ingest(hub, "hospital", [source])
+    assert pipeline.ingest(hub, "hospital", [source])["state"] == "standardized"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -192,18 +193,16 @@ def vocab_load(hub_dir: Path | None, as_json: bool, folders: tuple[Path, ...]) -
     """Bulk-load vocabulary FOLDERS (Athena CSV files) into the warehouse, replacing tables."""
     from healthhub.cli import emit_json, progress_printer
     from healthhub.hub.config import open_hub
+    from healthhub.hub.lock import hub_lock
     from healthhub.standardize.vocabulary import load_vocabulary
     from healthhub.standardize.warehouse import connect
 
     hub = open_hub(hub_dir)
-    con = connect(hub.warehouse)
-    try:
-        say = progress_printer(quiet=as_json)
+    say = progress_printer(quiet=as_json)
+    with hub_lock(hub.root), closing(connect(hub.warehouse)) as con:
         summary = load_vocabulary(
             con, list(folders), lambda table, rows: say(f"{table}: {rows:,} rows")
         )
-    finally:
-        con.close()
     result = summary.to_dict()
     if as_json:
         emit_json(result)
@@ -221,15 +220,13 @@ def vocab_map(hub_dir: Path | None, as_json: bool, file: Path) -> None:
     """Load local source-to-concept maps (SOURCE_TO_CONCEPT_MAP layout, CSV)."""
     from healthhub.cli import emit_json
     from healthhub.hub.config import open_hub
+    from healthhub.hub.lock import hub_lock
     from healthhub.standardize.vocabulary import load_source_to_concept_map
     from healthhub.standardize.warehouse import connect
 
     hub = open_hub(hub_dir)
-    con = connect(hub.warehouse)
-    try:
+    with hub_lock(hub.root), closing(connect(hub.warehouse)) as con:
         rows = load_source_to_concept_map(con, file)
-    finally:
-        con.close()
     if as_json:
         emit_json({"file": str(file), "rows": rows})
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from healthhub.engines.base import Engine, create_engine
 from healthhub.exceptions import HealthhubError, UserError
 from healthhub.hub.config import Hub
 from healthhub.hub.landing import land_files
+from healthhub.hub.lock import hub_lock
 from healthhub.hub.runs import Run, RunStore
 from healthhub.sources.fhir.inputs import find_inputs
 
@@ -43,6 +45,12 @@ def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | No
     files = find_inputs(paths)
     if not files:
         raise UserError("no FHIR file (*.ndjson, *.json, .gz) in the given paths")
+    with hub_lock(hub.root):
+        return _ingest_locked(hub, provider, files, engine_name, progress)
+
+
+def _ingest_locked(hub: Hub, provider: str, files: list[Path], engine_name: str | None,
+                   progress: Progress | None) -> dict[str, Any]:  # fmt: skip
     store = RunStore(hub.governance)
     try:
         sources = [str(f.resolve()) for f in files]
@@ -58,14 +66,11 @@ def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | No
 
 def resume(hub: Hub, run_id: str, engine_name: str | None = None,
            progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
-    store = RunStore(hub.governance)
-    try:
+    with hub_lock(hub.root), closing(RunStore(hub.governance)) as store:
         run = store.get(run_id)
         if run.state != "failed":
             raise UserError(f"run {run_id} is '{run.state}', not failed: nothing to resume")
         return _drive(hub, store, run, engine_name or run.engine, progress)
-    finally:
-        store.close()
 
 
 def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
