@@ -231,3 +231,26 @@ def test_one_writer_at_a_time(hub, tmp_path: Path) -> None:
     with hub_lock(hub.root), pytest.raises(UserError, match="hub is busy"):
         pipeline.ingest(hub, "hospital", [source])
     assert pipeline.ingest(hub, "hospital", [source])["state"] == "standardized"
+
+
+def test_records_of_a_person_without_birth_date_stay_out_in_later_deliveries(hub,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    undated = patient("p9")
+    del undated["birthDate"]
+    pipeline.ingest(hub, "hospital", [write_ndjson(tmp_path / "d1" / "Patient.ndjson", [undated])])
+    later = pipeline.ingest(
+        hub,
+        "hospital",
+        [write_ndjson(tmp_path / "d2" / "Condition.ndjson", [condition("c9", "p9")])],
+    )
+    assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 0
+    (row,) = later["summary"]["accounting"]
+    assert row["reason"] == "patient without a usable birth date"
+    # the Patient re-sent with its birth date: its later records are written
+    pipeline.ingest(
+        hub, "hospital", [write_ndjson(tmp_path / "d3" / "Patient.ndjson", [patient("p9")])]
+    )
+    # (a new export: the very same bytes again would be "nothing new")
+    resent = condition("c9", "p9", onset="2020-01-06")
+    pipeline.ingest(hub, "hospital", [write_ndjson(tmp_path / "d4" / "Condition.ndjson", [resent])])
+    assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 1

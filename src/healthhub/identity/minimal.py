@@ -10,13 +10,15 @@ rows (the columns the patient view tags ``healthhub/identifier = direct``). It
    rows lose the direct columns, and clinical notes (DocumentReference text) are stored
    with the patient's own names, identifiers, phone numbers, e-mail, address lines and
    birth date replaced by placeholders;
-4. writes ``person_map.parquet`` (provider, patient_id, person_id) for standardisation.
+4. writes ``person_map.parquet`` (provider, patient_id, person_id, has_birth_date) for
+   standardisation: every person of the provider, this delivery's and earlier ones'.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,6 +52,18 @@ KIND_OF_COLUMN = {
 }  # fmt: skip
 REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 MIN_TERM = 3  # shorter strings (initials, "12") would blank ordinary words and numbers
+
+
+def usable_date(text: str | None) -> bool:
+    """Whether the warehouse can read a year from this FHIR date (as ``hh_date`` does)."""
+    if not text:
+        return False
+    padded = {4: f"{text}-01-01", 7: f"{text}-01"}.get(len(text), text[:10])
+    try:
+        date.fromisoformat(padded)
+    except ValueError:
+        return False
+    return len(padded) == 10
 
 
 def direct_columns() -> list[str]:
@@ -99,6 +113,14 @@ class Vault:
         )
         return dict(rows.fetchall())
 
+    def birth_dates(self, provider: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT source_patient_id, value FROM identifier WHERE provider = ?"
+            " AND kind = 'birth_date'",
+            (provider,),
+        )
+        return dict(rows.fetchall())
+
     def count_people(self) -> int:
         return int(
             self.db.execute("SELECT count(DISTINCT person_id) FROM person_link").fetchone()[0]
@@ -137,6 +159,11 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
                     "INSERT INTO person_link VALUES (?, ?, ?, ?)",
                     [(provider, s, p, run_id) for s, p in zip(fresh, person_ids(key, provider, fresh), strict=True)],
                 )  # fmt: skip
+                # a re-sent Patient replaces what the vault knew of it
+                vault.db.executemany(
+                    "DELETE FROM identifier WHERE provider = ? AND source_patient_id = ?",
+                    [(provider, i) for i in set(ids) if i is not None],
+                )
                 rows = []
                 for column in [*direct, "birth_date"]:
                     if column not in table.column_names:
@@ -151,11 +178,13 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
             pq.write_table(table.select(keep), patient_file, compression="zstd")
             del table
         people = vault.people(provider)
+        births = vault.birth_dates(provider)
         pq.write_table(
             pa.table({
                 "provider": pa.array([provider] * len(people), pa.string()),
                 "patient_id": pa.array(list(people), pa.string()),
                 "person_id": pa.array(list(people.values()), pa.int64()),
+                "has_birth_date": pa.array([usable_date(births.get(p)) for p in people], pa.bool_()),
             }),
             staging / "person_map.parquet",
         )  # fmt: skip

@@ -205,6 +205,14 @@ WHERE coalesce(s.status, '') <> 'entered-in-error' AND nb.id IS NULL
     }
 
 
+# the person-level reasons a record with patient_id ``s.patient_id`` writes no row
+PERSON_SKIP = (
+    "WHEN NOT EXISTS (SELECT 1 FROM int__person_map pm WHERE pm.patient_id = s.patient_id)"
+    " THEN 'patient not received from this provider'"
+    f" WHEN s.patient_id IN {NO_BIRTH_DATE} THEN 'patient without a usable birth date'"
+)
+
+
 def resources_sql(provider: str) -> str:
     """One row per received resource of a mapped type: its type, record key and the reason
     it is skipped when it writes no row."""
@@ -223,13 +231,14 @@ def resources_sql(provider: str) -> str:
         " FROM stg_fhir__practitioner_role",
         "SELECT 'QuestionnaireResponse', id, 'no answered question' FROM"
         " stg_fhir__questionnaire_response",
-        "SELECT 'DocumentReference', id, CASE WHEN status = 'entered-in-error' THEN"
-        " 'status entered-in-error' WHEN content_text IS NULL THEN 'no text content' ELSE"
-        " 'patient not received from this provider or no usable date' END"
-        " FROM stg_fhir__document_reference",
-        "SELECT 'Specimen', id, CASE WHEN status = 'entered-in-error' THEN"
-        " 'status entered-in-error' ELSE 'patient not received or no usable date' END"
-        " FROM stg_fhir__specimen",
+        "SELECT 'DocumentReference', id, CASE WHEN s.status = 'entered-in-error' THEN"
+        f" 'status entered-in-error' WHEN s.content_text IS NULL THEN 'no text content' {PERSON_SKIP}"
+        " WHEN coalesce(hh_date(s.date), hh_date(s.context_period_start)) IS NULL THEN"
+        " 'no usable date' END FROM stg_fhir__document_reference s",
+        "SELECT 'Specimen', id, CASE WHEN s.status = 'entered-in-error' THEN"
+        f" 'status entered-in-error' {PERSON_SKIP} WHEN hh_date(coalesce(s.collected_date_time,"
+        " s.collected_period_start, s.received_time)) IS NULL THEN 'no usable date' END"
+        " FROM stg_fhir__specimen s",
         "SELECT 'DiagnosticReport', id, 'report: its results are mapped from their"
         " Observations' FROM stg_fhir__diagnostic_report",
     ]

@@ -60,7 +60,8 @@ def ref_key(provider: str, rtype: str, column: str) -> str:
 
 
 # Patients of this delivery that get no person row (no usable birth date)
-NO_BIRTH_DATE = "(SELECT DISTINCT id FROM stg_fhir__patient WHERE hh_date(birth_date) IS NULL)"
+# people whose Patient (in this delivery or an earlier one) has no usable birth date
+NO_BIRTH_DATE = "(SELECT patient_id AS id FROM int__person_map WHERE NOT has_birth_date)"
 # This delivery's encounters: the encounter they are part of, and whether they have a
 # visit_detail row of their own (the conditions of entities' visit_detail)
 ENCOUNTERS = """(SELECT id, min(part_of_encounter_id) AS part_of_encounter_id,
