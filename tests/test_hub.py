@@ -254,3 +254,74 @@ def test_records_of_a_person_without_birth_date_stay_out_in_later_deliveries(hub
     resent = condition("c9", "p9", onset="2020-01-06")
     pipeline.ingest(hub, "hospital", [write_ndjson(tmp_path / "d4" / "Condition.ndjson", [resent])])
     assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 1
+
+
+def test_an_interrupted_run_is_recorded_and_resumed_by_the_same_delivery(
+    hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_ndjson(tmp_path / "in" / "Patient.ndjson", [patient("p1")])
+    import healthhub.identity.minimal as minimal
+
+    real = minimal.identify
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(minimal, "identify", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.ingest(hub, "hospital", [source])
+    store = RunStore(hub.governance)
+    try:
+        (run,) = store.runs()
+    finally:
+        store.close()
+    assert (run.state, run.reason) == ("failed", "identify: interrupted")
+    monkeypatch.setattr(minimal, "identify", real)
+    again = pipeline.ingest(hub, "hospital", [source])  # the same delivery: resumed
+    assert again["run_id"] == run.run_id and again["state"] == "standardized"
+    assert scalar(hub, "SELECT count(*) FROM person") == 1
+
+
+def test_files_of_an_unfinished_run_are_taken_over_by_the_next(
+    hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "first"
+    write_ndjson(first / "Patient.ndjson", [patient("p1")])
+    write_ndjson(first / "Condition.ndjson", [condition("c1", "p1")])
+    import healthhub.sources.fhir.runner as runner
+
+    real = runner.run_views
+    monkeypatch.setattr(runner, "run_views", lambda *a, **k: (_ for _ in ()).throw(OSError()))
+    with pytest.raises(pipeline.RunFailed):
+        pipeline.ingest(hub, "hospital", [first])
+    monkeypatch.setattr(runner, "run_views", real)
+    # the provider sends again from elsewhere, with one more file: all three are processed
+    second = tmp_path / "second"
+    second.mkdir()
+    for name in ("Patient.ndjson", "Condition.ndjson"):
+        (second / name).write_bytes((first / name).read_bytes())
+    write_ndjson(second / "Procedure.ndjson", [])
+    result = pipeline.ingest(hub, "hospital", [second])
+    assert result["state"] == "standardized"
+    assert result["summary"]["landed_files"] == 3
+    assert scalar(hub, "SELECT count(*) FROM condition_occurrence") == 1
+
+
+def test_row_ids_cannot_be_recomputed_from_source_ids(hub, tmp_path: Path) -> None:
+    import hashlib
+
+    pipeline.ingest(
+        hub, "hospital", [write_ndjson(tmp_path / "in" / "Patient.ndjson", [patient("MRN-001")])]
+    )
+    unsalted = int(hashlib.md5(b"hospital|Patient|MRN-001").hexdigest()[:15], 16)
+    keys = scalar(hub, "SELECT list(record_key) FROM healthhub_lineage")
+    assert keys and unsalted not in keys
+
+
+def test_provider_names_and_private_folders(hub, tmp_path: Path) -> None:
+    source = write_ndjson(tmp_path / "in" / "Patient.ndjson", [patient("p1")])
+    for bad in ("", ".hidden", "a/b", "tab\tname", "x" * 65, "semi;colon"):
+        with pytest.raises(UserError, match="invalid provider name"):
+            pipeline.ingest(hub, bad, [source])
+    for folder in (hub.landing, hub.vault, hub.work, hub.quarantine, hub.keys):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import orjson
@@ -11,6 +12,8 @@ from click.testing import CliRunner
 from healthhub.cli import cli
 
 SENTINEL = "Zzyzxwellington"
+NOTE = ("Patient Zzyzxwellington called from +33 6 12 34 56 78. Nee Quaxmaidenly, born"
+        " 02/05/1970, SSN 987-65-4320.")  # fmt: skip
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -22,13 +25,15 @@ def delivery(tmp_path: Path) -> Path:
     folder = tmp_path / "delivery"
     folder.mkdir()
     patient = {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1970-05-02",
-               "name": [{"family": SENTINEL, "given": ["Quentin"]}],
+               "name": [{"use": "official", "family": SENTINEL, "given": ["Quentin"]},
+                        {"use": "maiden", "family": "Quaxmaidenly"}],
+               "identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "987-65-4320"}],
                "telecom": [{"system": "phone", "value": "+33 6 12 34 56 78"}]}  # fmt: skip
     note = {"resourceType": "DocumentReference", "id": "d1", "status": "current",
             "subject": {"reference": "Patient/p1"}, "date": "2021-01-02T10:00:00Z",
             "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3"}]},
             "content": [{"attachment": {"contentType": "text/plain", "language": "en",
-                         "data": "UGF0aWVudCBaenl6eHdlbGxpbmd0b24gY2FsbGVkIGZyb20gKzMzIDYgMTIgMzQgNTYgNzgu"}}]}  # fmt: skip
+                         "data": base64.b64encode(NOTE.encode()).decode()}}]}  # fmt: skip
     (folder / "Patient.ndjson").write_bytes(orjson.dumps(patient) + b"\n")
     (folder / "DocumentReference.ndjson").write_bytes(orjson.dumps(note) + b"\n{broken\n")
     return folder
@@ -59,7 +64,10 @@ def test_init_ingest_runs_in_json(tmp_path: Path, delivery: Path) -> None:
         (text,) = con.execute("SELECT note_text FROM note").fetchone()
     finally:
         con.close()
-    assert text == "Patient [NAME] called from [CONTACT]."
+    # every name, identifier and spelling of the birth date, not only the official ones
+    assert text == (
+        "Patient [NAME] called from [CONTACT]. Nee [NAME], born [BIRTH DATE], SSN [ID]."
+    )
 
 
 def test_human_summary_names_counts_and_where_the_output_is(tmp_path: Path,

@@ -30,6 +30,7 @@ import pytest
 
 from healthhub.hub.config import Hub, init_hub
 from healthhub.hub.pipeline import ingest
+from healthhub.identity.keys import SURROGATE_KEYS, KeyStore
 from healthhub.standardize.cdm import quote
 from healthhub.standardize.vocabulary import load_source_to_concept_map
 from healthhub.standardize.warehouse import connect
@@ -701,8 +702,10 @@ SOURCE_VALUE = {"location": "location_source_value", "care_site": "care_site_sou
 
 
 def record_key(d: Delivered, *parts: str) -> int:
-    sql = "SELECT hh_key(concat_ws('|', ?" + ", ?" * len(parts) + "))"
-    return int(d.con.execute(sql, [PROVIDER, *parts]).fetchone()[0])  # type: ignore[index]
+    """A source record's key, as the hub computes it (its secret salt first)."""
+    salt = KeyStore(d.hub.keys).derive(SURROGATE_KEYS)
+    sql = "SELECT hh_key(concat_ws('|', ?, ?" + ", ?" * len(parts) + "))"
+    return int(d.con.execute(sql, [salt, PROVIDER, *parts]).fetchone()[0])  # type: ignore[index]
 
 
 def resolve(d: Delivered, value: Any) -> Any:

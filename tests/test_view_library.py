@@ -54,7 +54,8 @@ EXPECTED_VIEWS = {
 DIRECT_IDENTIFIERS = {
     "patient": {
         "mrn", "national_id", "family", "given", "address_line", "city", "postal_code",
-        "country", "phone", "email",
+        "country", "phone", "email", "all_family", "all_given", "all_identifiers",
+        "all_telecom", "all_address_lines", "all_cities", "all_postal_codes",
     },
     "device": {"udi_carrier_hrf", "serial_number", "distinct_identifier"},
 }  # fmt: skip

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+DEMO_MARK = ".healthhub-demo"
+
 
 @click.command("demo")
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
@@ -39,9 +41,11 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
         raise UserError("--patients and --providers must be at least 1")
     root = directory or Path("healthhub-demo")
     if root.exists() and any(root.iterdir()):
-        if not (root / "source").exists() or not (root / "hub").exists():
+        if not (root / DEMO_MARK).is_file():
             raise UserError(f"{root}: folder exists and is not a healthhub demo; choose another")
-        shutil.rmtree(root)
+        shutil.rmtree(root)  # an earlier demo, made by this command
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARK).write_text("made by `healthhub demo`: replaced by the next demo here\n")
     say = progress_printer(quiet=as_json)
     started = time.perf_counter()
     say(f"generating {patients:,} people at {providers} providers")

@@ -57,6 +57,14 @@ class Dialect:
     functions: tuple[str, ...] = ()
     sqlglot_name: str = "duckdb"
 
+    def salt_function(self, salt: str) -> str:
+        """Define ``hh_salt()``, the secret mixed into surrogate keys, on a connection."""
+        if not all(c in "0123456789abcdef" for c in salt):
+            raise ValueError("a salt is hex digits")
+        if self.name == "spark":
+            return f"CREATE OR REPLACE TEMPORARY FUNCTION hh_salt() RETURNS STRING RETURN '{salt}'"
+        return f"CREATE OR REPLACE MACRO hh_salt() AS '{salt}'"
+
     def from_reference(self, sql: str) -> str:
         """Stage SQL is written once in DuckDB's dialect; other engines get it transpiled."""
         if self.name == "duckdb":

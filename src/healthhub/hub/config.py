@@ -103,6 +103,8 @@ def init_hub(root: Path, name: str | None = None) -> Hub:
     hub = open_hub(root)
     for folder in (hub.landing, hub.warehouse.parent, hub.vault, hub.work, hub.quarantine):
         folder.mkdir(parents=True, exist_ok=True)
+    for private in (hub.landing, hub.vault, hub.work, hub.quarantine):
+        private.chmod(0o700)  # raw records and identifiers: the hub's owner only
     KeyStore(hub.keys).create()
     RunStore(hub.governance).close()
     from healthhub.standardize.warehouse import create_warehouse
@@ -169,8 +171,10 @@ def open_hub(root: Path | None) -> Hub:
         governance=folder("governance", "governance.sqlite"),
         work=folder("work", "work"),
     )
-    if hub.keys.resolve().is_relative_to(hub.warehouse.parent.resolve()):
-        problems.append("[keys] path must be outside the warehouse folder")
+    for section, path in (("keys", hub.keys), ("identity", hub.vault), ("work", hub.work),
+                          ("landing", hub.landing)):  # fmt: skip
+        if path.resolve().is_relative_to(hub.warehouse.parent.resolve()):
+            problems.append(f"[{section}] path must be outside the warehouse folder")
     if problems:
         raise UserError(f"{path}: " + "; ".join(problems))
     return hub

@@ -4,7 +4,8 @@ A file lands at ``landing/sha256/<first two hex digits>/<sha256><suffixes>`` (th
 keep the format readable, e.g. ``.ndjson.gz``), with its provenance (provider, size,
 received time, original name) in the governance store. Landing bytes that the same
 provider already sent changes nothing: the file is reported as already landed and is not
-processed again.
+processed again — unless the run that landed it did not finish, in which case the new run
+takes it over.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ def land_files(hub: Hub, store: RunStore, run_id: str, provider: str, files: Seq
         existing = store.landed(sha, provider)
         if existing is not None:
             tmp.unlink()
-            summary.already_landed += 1
-            store.record_landing(run_id, position, provider, sha, size, source.name, existing)
+            path, state = existing
+            if state == "standardized":  # done before: nothing to do again
+                summary.already_landed += 1
+            else:  # its run did not finish: this run processes it
+                store.adopt(sha, provider, run_id)
+                summary.new.append(path)
+            store.record_landing(run_id, position, provider, sha, size, source.name, path)
             continue
         target = hub.landing / "sha256" / sha[:2] / f"{sha}{_suffixes(source.name)}"
         target.parent.mkdir(parents=True, exist_ok=True)

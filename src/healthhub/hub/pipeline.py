@@ -7,6 +7,7 @@ delivery (same provider, same files) after a failure resumes the failed run.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -20,9 +21,11 @@ from healthhub.hub.config import Hub
 from healthhub.hub.landing import land_files
 from healthhub.hub.lock import hub_lock
 from healthhub.hub.runs import Run, RunStore
+from healthhub.identity.keys import SURROGATE_KEYS, KeyStore
 from healthhub.sources.fhir.inputs import find_inputs
 
 Progress = Callable[[str], None]
+PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STAGE_NAMES = {"landed": "land", "flattened": "flatten", "identified": "identify",
                "standardized": "standardize"}  # fmt: skip
 
@@ -40,8 +43,11 @@ def _quiet(_message: str) -> None:
 def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | None = None,
            progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     """Receive a provider's delivery and take it through every stage."""
-    if not provider or any(c in provider for c in "/\\\x00") or provider.startswith("."):
-        raise UserError(f"invalid provider name '{provider}' (letters, digits, - and _)")
+    if not PROVIDER_NAME.fullmatch(provider):
+        raise UserError(
+            "invalid provider name: use 1 to 64 letters, digits, '.', '-' or '_',"
+            " starting with a letter or digit"
+        )
     files = find_inputs(paths)
     if not files:
         raise UserError("no FHIR file (*.ndjson, *.json, .gz) in the given paths")
@@ -55,8 +61,9 @@ def _ingest_locked(hub: Hub, provider: str, files: list[Path], engine_name: str 
     try:
         sources = [str(f.resolve()) for f in files]
         for run in reversed(store.runs(provider)):
-            if run.state == "failed" and [s for s, _ in store.files(run.run_id)] == sources:
-                (progress or _quiet)(f"resuming failed run {run.run_id}")
+            unfinished = run.state != "standardized"
+            if unfinished and [s for s, _ in store.files(run.run_id)] == sources:
+                (progress or _quiet)(f"resuming unfinished run {run.run_id} ({run.state})")
                 return _drive(hub, store, run, engine_name or run.engine, progress)
         run = store.create(provider, engine_name or hub.engine, [f.resolve() for f in files])
         return _drive(hub, store, run, engine_name or hub.engine, progress)
@@ -68,8 +75,8 @@ def resume(hub: Hub, run_id: str, engine_name: str | None = None,
            progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     with hub_lock(hub.root), closing(RunStore(hub.governance)) as store:
         run = store.get(run_id)
-        if run.state != "failed":
-            raise UserError(f"run {run_id} is '{run.state}', not failed: nothing to resume")
+        if run.state == "standardized":
+            raise UserError(f"run {run_id} is 'standardized', not failed: nothing to resume")
         return _drive(hub, store, run, engine_name or run.engine, progress)
 
 
@@ -86,6 +93,8 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
         if engine is None:
             engine = create_engine(engine_name, memory_limit=hub.memory_limit,
                                    temp_directory=hub.work / "spill")  # fmt: skip
+            salt = KeyStore(hub.keys).derive(SURROGATE_KEYS)
+            engine.execute(engine.dialect.salt_function(salt))
         return engine
 
     def land() -> dict[str, Any]:
@@ -112,7 +121,6 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
                 "stage_seconds": {"flatten": summary.seconds}}  # fmt: skip
 
     def identify() -> dict[str, Any]:
-        from healthhub.identity.keys import KeyStore
         from healthhub.identity.minimal import identify as run_identify
 
         if store.get(run.run_id).summary.get("nothing_new"):
@@ -143,7 +151,6 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
             result.stage_seconds.update(refresh_derived(warehouse, hub.name))
         finally:
             warehouse.close()
-        shutil.rmtree(staging, ignore_errors=True)
         return {
             "omop_rows": result.tables,
             "accounting": full_accounting(summary.get("flatten", {}), result.accounting),
@@ -163,6 +170,9 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
                 store.fail(run.run_id, f"{STAGE_NAMES[state]}: {exc}")
                 raise RunFailed(f"run {run.run_id} failed before '{state}': {exc}"
                                 f" (fix it, then: healthhub runs resume {run.run_id})") from None  # fmt: skip
+            except KeyboardInterrupt:
+                store.fail(run.run_id, f"{STAGE_NAMES[state]}: interrupted")
+                raise
             except Exception as exc:  # an engine or disk failure: record it, say how to resume
                 store.fail(run.run_id, f"{STAGE_NAMES[state]}: {type(exc).__name__}")
                 raise RunFailed(f"run {run.run_id} failed before '{state}' ({type(exc).__name__});"
@@ -175,6 +185,8 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
         if engine is not None:
             engine.close()
     final = store.get(run.run_id)
+    if final.state == "standardized":
+        shutil.rmtree(staging, ignore_errors=True)  # staging held identifiers: gone with the run
     return {**final.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -155,13 +155,22 @@ class RunStore:
         )
 
     # --- landed files ---------------------------------------------------------------
-    def landed(self, sha256: str, provider: str) -> str | None:
-        """The landed object's path when this provider already sent these bytes."""
+    def landed(self, sha256: str, provider: str) -> tuple[str, str] | None:
+        """(object path, state of the run that landed it) when this provider sent these bytes."""
         row = self.db.execute(
-            "SELECT object_path FROM landed_file WHERE sha256 = ? AND provider = ?",
+            "SELECT f.object_path, r.state FROM landed_file f JOIN run r ON r.run_id = f.run_id"
+            " WHERE f.sha256 = ? AND f.provider = ?",
             (sha256, provider),
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
+
+    def adopt(self, sha256: str, provider: str, run_id: str) -> None:
+        """Give a landed file to another run (its first run did not finish)."""
+        with self.db:
+            self.db.execute(
+                "UPDATE landed_file SET run_id = ? WHERE sha256 = ? AND provider = ?",
+                (run_id, sha256, provider),
+            )
 
     def record_landing(self, run_id: str, position: int, provider: str, sha256: str, size: int,
                        original: str, object_path: str) -> None:  # fmt: skip

@@ -6,6 +6,8 @@ Keys never appear in the warehouse, in logs or in error messages.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -13,6 +15,9 @@ from pathlib import Path
 from healthhub.exceptions import UserError
 
 HUB_KEY = "hub"
+# salt of the warehouse's surrogate keys: without it, a row id cannot be recomputed from a
+# source id (e.g. a Patient.id that is an MRN)
+SURROGATE_KEYS = "surrogate-keys"
 
 
 class KeyStore:
@@ -53,3 +58,7 @@ class KeyStore:
 
     def hub_key(self) -> bytes:
         return self.read(HUB_KEY)
+
+    def derive(self, purpose: str) -> str:
+        """A secret for one purpose, derived from the hub key (HMAC-SHA-256, hex)."""
+        return hmac.new(self.hub_key(), purpose.encode(), hashlib.sha256).hexdigest()

@@ -6,12 +6,16 @@ rows (the columns the patient view tags ``healthhub/identifier = direct``). It
 1. derives each person's warehouse ``person_id`` by HMAC under the hub key and records the
    link (provider, source patient id) -> person_id in the identity vault;
 2. moves the direct identifiers into the vault;
-3. rewrites the run's staging so nothing downstream can read an identifier: the patient
-   rows lose the direct columns, and clinical notes (DocumentReference text) are stored
-   with the patient's own names, identifiers, phone numbers, e-mail, address lines and
-   birth date replaced by placeholders;
-4. writes ``person_map.parquet`` (provider, patient_id, person_id, has_birth_date) for
-   standardisation: every person of the provider, this delivery's and earlier ones'.
+3. writes what standardisation reads into ``<staging>/identified/``, so nothing downstream
+   can read an identifier: the patient rows without the direct columns, and the views with
+   free text (notes, text values, dosage instructions, titles) with the patient's own
+   names, identifiers, phone numbers, e-mail, address lines and birth date replaced by
+   placeholders;
+4. writes ``identified/person_map.parquet`` (provider, patient_id, person_id,
+   has_birth_date): every person of the provider, this delivery's and earlier ones'.
+
+The flattened files are left as they are until the run ends, so the stage can run again
+(after a failure) and give the same result.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ CREATE TABLE IF NOT EXISTS person_link (
 CREATE TABLE IF NOT EXISTS identifier (
     provider TEXT NOT NULL, source_patient_id TEXT NOT NULL, kind TEXT NOT NULL,
     value TEXT NOT NULL, run_id TEXT NOT NULL,
-    PRIMARY KEY (provider, source_patient_id, kind));
+    PRIMARY KEY (provider, source_patient_id, kind, value));
 """
 # placeholder written into note text for each kind of identifier
 PLACEHOLDERS = {
@@ -45,11 +49,27 @@ PLACEHOLDERS = {
     "address": "[ADDRESS]",
     "birth_date": "[BIRTH DATE]",
 }
+# vault kind (a patient view column) -> the placeholder group it is scrubbed as
 KIND_OF_COLUMN = {
-    "family": "name", "given": "name", "mrn": "id", "national_id": "id", "phone": "contact",
-    "email": "contact", "address_line": "address", "city": "address", "postal_code": "address",
-    "country": "address", "birth_date": "birth_date",
-}  # fmt: skip
+    "family": "name",
+    "given": "name",
+    "all_family": "name",
+    "all_given": "name",
+    "mrn": "id",
+    "national_id": "id",
+    "all_identifiers": "id",
+    "phone": "contact",
+    "email": "contact",
+    "all_telecom": "contact",
+    "address_line": "address",
+    "city": "address",
+    "postal_code": "address",
+    "all_address_lines": "address",
+    "all_cities": "address",
+    "all_postal_codes": "address",
+    "birth_date": "birth_date",
+}  # fmt: skip  (country is kept in the vault but not scrubbed: it names no one)
+IDENTIFIED = "identified"  # the staging sub-folder standardisation reads first
 REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 MIN_TERM = 3  # shorter strings (initials, "12") would blank ordinary words and numbers
 
@@ -131,11 +151,27 @@ class Vault:
         for patient, kind, value in self.db.execute(
             "SELECT source_patient_id, kind, value FROM identifier WHERE provider = ?", (provider,)
         ):
-            group = KIND_OF_COLUMN.get(kind, "id")
-            found.setdefault(patient, {}).setdefault(group, set()).add(value)
-            if kind == "given":  # each given name on its own too
-                found[patient][group].update(value.split())
+            group = KIND_OF_COLUMN.get(kind)
+            if group is None:
+                continue
+            terms = found.setdefault(patient, {}).setdefault(group, set())
+            terms.add(value)
+            if group == "name":  # each word of a name on its own too
+                terms.update(value.split())
+            elif group == "birth_date":
+                terms.update(date_spellings(value))
         return found
+
+
+def date_spellings(value: str) -> set[str]:
+    """How a birth date may be written in a note: 1961-03-12, 12/03/1961, 03/12/1961, ..."""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return set()
+    d, m, y = f"{day.day:02d}", f"{day.month:02d}", f"{day.year:04d}"
+    return {f"{d}/{m}/{y}", f"{m}/{d}/{y}", f"{d}.{m}.{y}", f"{d}-{m}-{y}", f"{y}{m}{d}",
+            f"{y}/{m}/{d}"}  # fmt: skip
 
 
 def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_id: str,
@@ -144,6 +180,8 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
     vault = Vault(vault_folder)
     try:
         patient_file = staging / "patient.parquet"
+        out = staging / IDENTIFIED
+        out.mkdir(exist_ok=True)
         direct = direct_columns()
         new_people = 0
         source_patients = 0
@@ -154,6 +192,14 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
             known = vault.people(provider)
             fresh = sorted({i for i in ids if i is not None and i not in known})
             new_people = len(fresh)
+            rows: list[tuple[str, str, str, str, str]] = []
+            for column in [*direct, "birth_date"]:
+                if column not in table.column_names:
+                    continue
+                for patient, value in zip(ids, table.column(column).to_pylist(), strict=True):
+                    values = value if isinstance(value, list) else [value]
+                    rows.extend((provider, patient, column, str(v), run_id) for v in values
+                                if patient is not None and v not in (None, ""))  # fmt: skip
             with vault.db:
                 vault.db.executemany(
                     "INSERT INTO person_link VALUES (?, ?, ?, ?)",
@@ -164,18 +210,11 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
                     "DELETE FROM identifier WHERE provider = ? AND source_patient_id = ?",
                     [(provider, i) for i in set(ids) if i is not None],
                 )
-                rows = []
-                for column in [*direct, "birth_date"]:
-                    if column not in table.column_names:
-                        continue
-                    for patient, value in zip(ids, table.column(column).to_pylist(), strict=True):
-                        if patient is not None and value not in (None, ""):
-                            rows.append((provider, patient, column, str(value), run_id))
                 vault.db.executemany(
                     "INSERT OR REPLACE INTO identifier VALUES (?, ?, ?, ?, ?)", rows
                 )
             keep = [c for c in table.column_names if c not in direct]
-            pq.write_table(table.select(keep), patient_file, compression="zstd")
+            pq.write_table(table.select(keep), out / "patient.parquet", compression="zstd")
             del table
         people = vault.people(provider)
         births = vault.birth_dates(provider)
@@ -186,7 +225,7 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
                 "person_id": pa.array(list(people.values()), pa.int64()),
                 "has_birth_date": pa.array([usable_date(births.get(p)) for p in people], pa.bool_()),
             }),
-            staging / "person_map.parquet",
+            out / "person_map.parquet",
         )  # fmt: skip
         notes = _scrub_text(engine, vault, provider, staging)
         return IdentifySummary(source_patients, new_people, vault.count_people(), notes)
@@ -197,10 +236,21 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
 # free text that may quote a patient's identifiers: (view, column, patient column, base64?)
 FREE_TEXT = (
     ("document_reference", "content_data", "patient_id", True),
+    ("document_reference", "content_title", "patient_id", False),
+    ("document_reference", "description", "patient_id", False),
     ("observation", "value_string", "patient_id", False),
+    ("observation", "value_codeable_concept_text", "patient_id", False),
+    ("observation", "value_codeable_concept_display", "patient_id", False),
     ("observation", "note", "patient_id", False),
     ("observation_component", "value_string", "patient_id", False),
+    ("observation_component", "value_codeable_concept_text", "patient_id", False),
+    ("observation_component", "value_codeable_concept_display", "patient_id", False),
     ("questionnaire_response_item", "value_string", "patient_id", False),
+    ("questionnaire_response_item", "value_coding_display", "patient_id", False),
+    ("allergy_intolerance", "reaction_manifestation_display", "patient_id", False),
+    ("medication_request", "dosage_text", "patient_id", False),
+    ("medication_administration", "dosage_text", "patient_id", False),
+    ("medication_statement", "dosage_text", "patient_id", False),
     ("medication_statement", "note", "patient_id", False),
 )
 
@@ -228,7 +278,7 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
     for patient in patients:
         for kind in PLACEHOLDERS:
             columns[kind].append(_pattern(terms[patient].get(kind, set())))
-    terms_file = staging / "note_terms.parquet"
+    terms_file = staging / IDENTIFIED / "note_terms.parquet"
     pq.write_table(
         pa.table({"patient_id": pa.array(patients, pa.string()),
                   **{k: pa.array(v, pa.string()) for k, v in columns.items()}}),
@@ -263,9 +313,11 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
             f" LEFT JOIN {engine.parquet_source([terms_file])} t"
             f" ON t.patient_id = d.{patient_column}"
         )
-        scrubbed = staging / f"{view}.scrubbed.parquet"
-        rows = engine.write(engine.dialect.from_reference(query), "parquet", scrubbed)
-        scrubbed.replace(path)
+        rows = engine.write(
+            engine.dialect.from_reference(query),
+            "parquet",
+            staging / IDENTIFIED / f"{view}.parquet",
+        )
         if view == "document_reference":
             notes = rows
     terms_file.unlink()

@@ -134,7 +134,7 @@ EVENT_SOURCES: tuple[EventSource, ...] = (
     EventSource("medication_request", "MedicationRequest", {
         "src_id": "s.id", "patient_id": "s.patient_id", "encounter_id": "s.encounter_id",
         "code_system": "s.medication_system", "code": "s.medication_code",
-        "start_raw": "s.authored_on", "end_raw": "s.dispense_validity_end",
+        "start_raw": "s.authored_on",  # validityPeriod is when it may be filled, not taken
         "default_table": "'drug_exposure'", "type_concept_id": str(EHR_PRESCRIPTION),
         "skip_reason": "coalesce(" + status_skip("s.status", {**ERROR, "cancelled": "status cancelled"})
                        + ", CASE WHEN s.do_not_perform THEN 'do not perform' END)",

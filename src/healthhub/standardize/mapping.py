@@ -51,8 +51,12 @@ def _case(column: str, mapping: dict[str, int], default: str = "0") -> str:
 
 
 def key(provider: str, *parts: str) -> str:
-    """SQL for a surrogate key: hh_key of the provider and the given SQL parts."""
-    return f"hh_key(concat_ws('|', {provider}, {', '.join(parts)}))"
+    """SQL for a surrogate key: hh_key of the hub's secret salt, the provider and the parts.
+
+    The salt (``hh_salt()``, derived from the hub key) makes ids impossible to recompute
+    from source ids outside the hub.
+    """
+    return f"hh_key(concat_ws('|', hh_salt(), {provider}, {', '.join(parts)}))"
 
 
 def ref_key(provider: str, rtype: str, column: str) -> str:

@@ -60,8 +60,11 @@ def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
     views = library_views()
     sources: dict[str, str] = {}
     duplicates: dict[str, int] = {}
+    identified = staging / "identified"  # the identify stage's output wins over flattening's
     for view in views:
-        path = staging / f"{view.name}.parquet"
+        path = identified / f"{view.name}.parquet"
+        if not path.exists():
+            path = staging / f"{view.name}.parquet"
         if not path.exists():
             raise FileNotFoundError(path)
         sources[view.name] = engine.parquet_source([path])
@@ -84,7 +87,7 @@ def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
         engine.register(f"stg_fhir__{view.name}", engine.dialect.from_reference(query))
     engine.register(
         "int__person_map",
-        f"SELECT * FROM {engine.parquet_source([staging / 'person_map.parquet'])}",
+        f"SELECT * FROM {engine.parquet_source([identified / 'person_map.parquet'])}",
     )
     return duplicates
 

@@ -50,6 +50,7 @@ PERIOD_SOURCES = (
     ("observation", "observation_date", "observation_date"),
     ("note", "note_date", "note_date"),
     ("specimen", "specimen_date", "specimen_date"),
+    ("death", "death_date", "death_date"),
 )
 EHR = 32817
 CDM_V54_CONCEPT = 756265
