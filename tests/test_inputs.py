@@ -152,3 +152,97 @@ def test_several_views_over_one_type_read_the_input_once(
         for x in (tmp_path / "out" / "patient_names.ndjson").read_bytes().splitlines()
     ]
     assert sorted(r["family"] for r in rows) == sorted(f"{SECRET}{i}" for i in range(5))
+
+
+def _readable_lines(path: Path) -> int:
+    """How many lines Python's gzip reader gives before a damaged file breaks off."""
+    n = 0
+    try:
+        with gzip.open(path) as fh:
+            for _ in fh:
+                n += 1
+    except EOFError:
+        pass
+    return n
+
+
+def test_a_cut_gzip_file_keeps_its_readable_records(tmp_path: Path, duckdb_engine: Engine) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _write_ndjson(folder / "a.ndjson", [_patient(i) for i in range(5)])
+    _write_ndjson(folder / "b.ndjson.gz", [_patient(i) for i in range(5, 10)])
+    whole = _write_ndjson(folder / "cut.ndjson.gz", [_patient(i) for i in range(10, 2010)])
+    data = whole.read_bytes()
+    whole.write_bytes(data[: len(data) // 2])
+    readable = _readable_lines(whole)
+    assert 0 < readable < 2000
+    q = tmp_path / "q.ndjson"
+    summary = run_views([PATIENT_VIEW], [folder], duckdb_engine, tmp_path / "out.csv", "csv", q)
+    assert summary.received == {"Patient": 10 + readable}
+    assert summary.outputs[0].rows == 10 + readable
+    assert summary.problems == 1
+    (entry,) = [orjson.loads(line) for line in q.read_bytes().splitlines()]
+    assert entry == {
+        "file": str(whole),
+        "position": f"line {readable + 1}",
+        "reason": "file is truncated or not valid gzip",
+        "record": None,
+    }
+
+
+def test_a_cut_gzip_bundle_and_a_file_that_is_not_gzip(tmp_path: Path) -> None:
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": _patient(i)} for i in range(500)]}  # fmt: skip
+    text = json.dumps(bundle, indent=1).encode()
+    packed = gzip.compress(text)
+    (tmp_path / "cut.json.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "plain.ndjson.gz").write_text(json.dumps(_patient(1)) + "\n")
+    _write_ndjson(tmp_path / "good.ndjson", [_patient(2)])
+    staged = stage_inputs([tmp_path], tmp_path, tmp_path.parent / "q.ndjson")
+    assert staged.received == {"Patient": 1}
+    problems = sorted((Path(p.file).name, p.position, p.reason) for p in staged.problems)
+    assert [name for name, _, _ in problems] == ["cut.json.gz", "plain.ndjson.gz"]
+    assert problems[1][1:] == ("line 1", "file is truncated or not valid gzip")
+    assert problems[0][2] == "file is truncated or not valid gzip"
+    assert 1 < int(problems[0][1].removeprefix("line ")) < text.count(b"\n")
+    assert SECRET not in (tmp_path.parent / "q.ndjson").read_text()
+
+
+def test_a_huge_bad_line_is_kept_only_in_part(tmp_path: Path) -> None:
+    garbage = "x" * (3 << 20)
+    _write_ndjson(tmp_path / "a.ndjson", [_patient(1), garbage, "{not json"])
+    q = tmp_path / "q.ndjson"
+    (tmp_path / "work").mkdir()
+    staged = stage_inputs([tmp_path / "a.ndjson"], tmp_path / "work", q)
+    assert [(p.position, p.reason) for p in staged.problems] == [
+        ("line 2", "malformed JSON"),
+        ("line 3", "malformed JSON"),
+    ]
+    huge, small = [orjson.loads(line) for line in q.read_bytes().splitlines()]
+    assert q.stat().st_size < 2 << 20
+    assert huge["record"] == "x" * (1 << 20) and huge["truncated"] is True
+    assert small["record"] == "{not json" and "truncated" not in small
+    # given back, a shortened entry is still read as a quarantine entry, not as a resource
+    again = stage_inputs([q], tmp_path / "work", tmp_path / "q2.ndjson")
+    assert [p.position for p in again.problems] == [
+        f"line 1 (replay of line 2 of {tmp_path / 'a.ndjson'})",
+        f"line 2 (replay of line 3 of {tmp_path / 'a.ndjson'})",
+    ]
+
+
+def test_folders_without_fhir_files_are_named(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "notes.txt").write_text("hello")
+    with pytest.raises(InputFileError, match=r"no FHIR file in .*one, .*two: give NDJSON") as exc:
+        stage_inputs([tmp_path / "one", tmp_path / "two"], tmp_path, tmp_path / "q.ndjson")
+    assert exc.value.exit_code == 2
+    from click.testing import CliRunner
+
+    from healthhub.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["view", "run", "@library", str(tmp_path / "one"), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert f"no FHIR file in {tmp_path / 'one'}" in result.output

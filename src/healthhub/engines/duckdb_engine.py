@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ import duckdb
 
 from healthhub.engines.dialects import DUCKDB, SqlType
 from healthhub.exceptions import UserError, ViewExecutionError
+
+# Prefixed by the view compiler to the messages of the errors its SQL raises on purpose
+# (a view location and what went wrong, never a value), so that they alone pass through.
+VIEW_ERROR_MARKER = "healthhub view error: "
 
 
 def _literal(text: str) -> str:
@@ -92,21 +97,47 @@ class DuckDBEngine:
         self.con.close()
 
 
+def view_error_message(text: str) -> str | None:
+    """The message of an ``error()`` that compiled view SQL raised on purpose, else None.
+
+    Only text that starts with ``VIEW_ERROR_MARKER`` counts: an engine error that merely
+    quotes a data value containing the marker does not start with it.
+    """
+    if not text.startswith(VIEW_ERROR_MARKER):
+        return None
+    return (text[len(VIEW_ERROR_MARKER) :].splitlines() or [""])[0]
+
+
+# DuckDB's words when a JSON value does not fit the declared column type; the value follows.
+_JSON_TRANSFORM = re.compile(
+    r'Invalid Input Error: JSON transform error in file "(?P<file>[^"\n]*)", in line (?P<line>\d+):'
+)
+
+
 def _translate(exc: Exception) -> Exception:
-    """Engine errors, without echoing data: our own raised messages pass through."""
+    """Engine errors, without echoing data: only our own raised messages pass through.
+
+    Data values reach DuckDB's messages (a failed cast quotes the value), so every error
+    is reduced to its class, except the view errors the compiled SQL raises on purpose
+    (found by their marker) and the classes about the SQL text, never about data.
+    """
     text = str(exc)
-    marker = "Invalid Input Error: "
-    if "select[" in text or "where[" in text or "repeat" in text:
-        # error() raised by compiled SQL carries our message (a view location, no data)
-        start = text.find(marker)
-        message = text[start + len(marker) :] if start >= 0 else text
-        return ViewExecutionError(message.splitlines()[0])
+    if isinstance(exc, duckdb.InvalidInputException):
+        message = view_error_message(text.removeprefix("Invalid Input Error: "))
+        if message is not None:
+            return ViewExecutionError(message)
     if isinstance(exc, duckdb.IOException):
         return UserError("cannot read input: " + text.splitlines()[0].split(":")[0])
     if isinstance(exc, duckdb.BinderException | duckdb.ParserException | duckdb.CatalogException):
-        # about the SQL text, never about data values
-        return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0]}")
+        # raised before any row is read: about the SQL text (the view), never data values
+        return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0][:300]}")
     message = f"the engine failed on the data ({type(exc).__name__})"
+    where = _JSON_TRANSFORM.match(text)
+    if where:  # the file and line are safe to name; the value DuckDB quotes after them is not
+        message += (
+            f" in {where['file']}, line {where['line']}:"
+            " a value does not have the type the view reads it as"
+        )
     if os.environ.get("HEALTHHUB_DEBUG"):  # for developers on test data: the engine's own words
         message += ": " + text.splitlines()[0][:2000]
     return ViewExecutionError(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from healthhub.engines.dialects import SPARK, SqlType
+from healthhub.engines.duckdb_engine import view_error_message
 from healthhub.exceptions import MissingDependencyError, ViewExecutionError
 
 _views = count(1)
@@ -44,7 +46,21 @@ def spark_session(threads: int | None = None) -> Any:
         .getOrCreate()
     )
     _session.sparkContext.setLogLevel("FATAL")  # failures reach the caller as exceptions
+    _quiet_query_context_loggers()
     return _session
+
+
+def _quiet_query_context_loggers() -> None:
+    """PySpark (4.x) logs each failed query's message on stderr, values quoted: silence it.
+
+    The failure still reaches the caller, as an exception that ``_translate`` reduces.
+    """
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # PySpark 3.5 has no such logger
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _plain(value: Any) -> Any:
@@ -176,14 +192,27 @@ def _join_parts(parts: list[Path], fmt: str, path: Path, columns: list[str]) -> 
     return rows
 
 
+# Error classes raised while analysing the SQL, before any row is read (not CANNOT_PARSE_*,
+# which are about values).
+_ABOUT_THE_QUERY = ("PARSE_SYNTAX_ERROR", "UNRESOLVED_", "DATATYPE_MISMATCH")
+
+
 def _translate(exc: Exception) -> Exception:
+    """Engine errors, without echoing data: only our own raised messages pass through.
+
+    Spark quotes data values in its messages (``CAST_INVALID_INPUT``: "The value '...'"),
+    so only the error class is kept, except for the view errors the compiled SQL raises
+    on purpose (``raise_error``, found by their marker) and analysis errors about the SQL.
+    """
     text = str(exc)
-    for line in text.splitlines():
-        if "select[" in line or "where[" in line or "repeat" in line:
-            start = max(line.find("select["), line.find("where["))
-            return ViewExecutionError(line[start:] if start >= 0 else line)
-    kind = getattr(exc, "getCondition", lambda: None)() or type(exc).__name__
-    if "PARSE" in str(kind) or "UNRESOLVED" in str(kind) or "DATATYPE" in str(kind):
+    kind = str(getattr(exc, "getCondition", lambda: None)() or type(exc).__name__)
+    if kind == "USER_RAISED_EXCEPTION":
+        raised = text.removeprefix("[USER_RAISED_EXCEPTION] ")
+        message = view_error_message(raised)
+        if message is not None:
+            return ViewExecutionError(message.split(" SQLSTATE: ")[0])
+    if kind.startswith(_ABOUT_THE_QUERY):
+        # analysis errors: about the SQL text (the view), raised before any row is read
         return ViewExecutionError(f"the engine rejected the query: {text.splitlines()[0][:300]}")
     message = f"the engine failed on the data ({kind})"
     if os.environ.get("HEALTHHUB_DEBUG"):  # for developers on test data: the engine's own words

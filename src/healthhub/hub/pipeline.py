@@ -48,9 +48,7 @@ def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | No
             "invalid provider name: use 1 to 64 letters, digits, '.', '-' or '_',"
             " starting with a letter or digit"
         )
-    files = find_inputs(paths)
-    if not files:
-        raise UserError("no FHIR file (*.ndjson, *.json, .gz) in the given paths")
+    files = find_inputs(paths)  # names the paths when they hold no FHIR file
     with hub_lock(hub.root):
         return _ingest_locked(hub, provider, files, engine_name, progress)
 

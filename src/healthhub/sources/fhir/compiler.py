@@ -258,7 +258,7 @@ class _ViewCompiler:
         if len(levels) > self.repeat_depth:
             message = f"{sel.location}.repeat: structure deeper than {self.repeat_depth} levels"
             overflow = d.size(levels[self.repeat_depth])
-            guarded = f"(CASE WHEN {overflow} > 0 THEN {d.error(message)} ELSE {ordered} END)"
+            guarded = f"(CASE WHEN {overflow} > 0 THEN {self.x.fail(message)} ELSE {ordered} END)"
         e, i = self.x.var(), self.x.var()
         index = d.row_index(i)
         item = Value(d.field(e, "n"), first.type, False, level_node, json=True)

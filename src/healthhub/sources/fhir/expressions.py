@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import count
 
 from healthhub.engines.dialects import Dialect
+from healthhub.engines.duckdb_engine import VIEW_ERROR_MARKER
 from healthhub.exceptions import ViewDefinitionError
 from healthhub.sources.fhir import fhirpath as fp
 from healthhub.sources.fhir.fhir_model import FhirModel, SchemaNode, scalar_kind
@@ -68,6 +69,14 @@ class ExpressionCompiler:
     def error(self, message: str) -> ViewDefinitionError:
         return ViewDefinitionError(f"{self.location}: {message}" if self.location else message)
 
+    def fail(self, message: str) -> str:
+        """SQL raising ``message`` at run time; the engines pass such messages through.
+
+        The message names a place in the view and what went wrong, never a value: it is
+        marked so that the engines tell it from their own errors, which may quote data.
+        """
+        return self.d.error(VIEW_ERROR_MARKER + message)
+
     def as_list(self, v: Value) -> str:
         """The SQL list of a value's items (NULL items dropped)."""
         if v.many:
@@ -80,7 +89,7 @@ class ExpressionCompiler:
             return v
         x = self.d.size(v.sql)
         message = f"{self.location}: {what} returned several values where one was expected"
-        sql = f"(CASE WHEN {x} > 1 THEN {self.d.error(message)} ELSE {self.d.element(v.sql, '1')} END)"
+        sql = f"(CASE WHEN {x} > 1 THEN {self.fail(message)} ELSE {self.d.element(v.sql, '1')} END)"
         return replace(v, sql=sql, many=False)
 
     def each(self, v: Value, build: Callable[[Value], Value]) -> Value:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ from healthhub.sources.fhir.fhir_model import load_model
 
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 JSON_SUFFIXES = (".json", ".json.gz")
+RECORD_LIMIT = 1 << 20  # bytes of a bad record kept in quarantine (a line of garbage can be huge)
+CORRUPT_GZIP = "file is truncated or not valid gzip"
+# What reading a damaged gzip file raises, part way through (BadGzipFile is an OSError).
+_GZIP_DAMAGE = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,16 @@ class Quarantine:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")  # noqa: SIM115 - closed by close()
-        entry = {
+        entry: dict[str, Any] = {
             "file": problem.file,
             "position": problem.position,
             "reason": problem.reason,
-            "record": record.decode("utf-8", "replace") if record is not None else None,
+            "record": None,
         }
+        if record is not None:
+            entry["record"] = record[:RECORD_LIMIT].decode("utf-8", "replace")
+            if len(record) > RECORD_LIMIT:  # its first bytes, enough to see what it was
+                entry["truncated"] = True
         self._fh.write(orjson.dumps(entry) + b"\n")
 
     def close(self) -> None:
@@ -77,7 +86,11 @@ class StagedInputs:
 
 
 def find_inputs(paths: Iterable[Path]) -> list[Path]:
-    """The input files: given files, and FHIR files found under given folders."""
+    """The input files: given files, and FHIR files found under given folders.
+
+    Raise ``InputFileError`` naming the paths when they hold no file at all.
+    """
+    paths = list(paths)
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -92,13 +105,26 @@ def find_inputs(paths: Iterable[Path]) -> list[Path]:
             found.append(path)
         else:
             raise InputFileError(f"{path}: no such file or folder")
+    if not found:
+        given = ", ".join(str(p) for p in paths) or "(no path given)"
+        raise InputFileError(
+            f"no FHIR file in {given}: give NDJSON (.ndjson, .jsonl) or JSON (.json) files,"
+            " optionally gzipped (.gz), or folders holding them"
+        )
     return found
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.GzipFile(path, "rb")
     return open(path, "rb")
+
+
+def _open_input(path: Path) -> io.BufferedIOBase:
+    try:
+        return _open(path)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
 
 
 def _is_ndjson(path: Path) -> bool:
@@ -112,7 +138,7 @@ def _is_ndjson(path: Path) -> bool:
             first = fh.readline(1 << 20).strip()
         orjson.loads(first)
         return bool(first)
-    except (orjson.JSONDecodeError, OSError, EOFError):
+    except (orjson.JSONDecodeError, OSError, EOFError, zlib.error):
         return False
 
 
@@ -143,7 +169,11 @@ _QUARANTINE_KEYS = {"file", "position", "reason", "record"}
 
 
 def _is_quarantine_entry(obj: Any) -> bool:
-    return isinstance(obj, dict) and set(obj) == _QUARANTINE_KEYS and isinstance(obj["record"], str)
+    return (
+        isinstance(obj, dict)
+        and set(obj) - {"truncated"} == _QUARANTINE_KEYS
+        and isinstance(obj["record"], str)
+    )
 
 
 def _check_resource(obj: Any) -> str | None:
@@ -197,11 +227,18 @@ class _Stager:
             self.accept(resource, None, name, f"entry {index}")
 
     def json_file(self, path: Path) -> None:
-        try:
-            with _open(path) as fh:
-                data = fh.read()
-        except (OSError, EOFError) as exc:
-            raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+        chunks: list[bytes] = []
+        with _open_input(path) as fh:
+            try:
+                while chunk := fh.read1(1 << 20):  # read1: what precedes damage is kept
+                    chunks.append(chunk)
+            except _GZIP_DAMAGE:  # a document cut short cannot be parsed: say where it ends
+                line = sum(c.count(b"\n") for c in chunks) + 1
+                self.quarantine.add(Problem(str(path), f"line {line}", CORRUPT_GZIP), None)
+                return
+            except OSError as exc:
+                raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+        data = b"".join(chunks)
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -210,23 +247,39 @@ class _Stager:
         self.accept(obj, data if _check_resource(obj) else None, str(path), "file")
 
     def ndjson_file(self, path: Path) -> None:
-        """The slow path for an NDJSON file with bad lines or several types."""
-        with _open(path) as fh:
-            for number, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line:
-                    continue
+        """The slow path for an NDJSON file with bad lines or several types.
+
+        A damaged gzip file keeps the records read before the damage; the rest of it is
+        one problem, at the line reached.
+        """
+        number = 0
+        with _open_input(path) as fh:
+            while True:
                 try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    self.quarantine.add(
-                        Problem(str(path), f"line {number}", "malformed JSON"), line
-                    )
-                    continue
-                if _is_quarantine_entry(obj):  # a quarantine file given back: replay its records
-                    self.replay(obj, path, number)
-                    continue
-                self.accept(obj, line, str(path), f"line {number}")
+                    raw = fh.readline()
+                except _GZIP_DAMAGE:
+                    problem = Problem(str(path), f"line {number + 1}", CORRUPT_GZIP)
+                    self.quarantine.add(problem, None)
+                    return
+                except OSError as exc:
+                    raise InputFileError(f"{path}: cannot read ({type(exc).__name__})") from None
+                if not raw:
+                    return
+                number += 1
+                self.ndjson_line(raw.strip(), path, number)
+
+    def ndjson_line(self, line: bytes, path: Path, number: int) -> None:
+        if not line:
+            return
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            self.quarantine.add(Problem(str(path), f"line {number}", "malformed JSON"), line)
+            return
+        if _is_quarantine_entry(obj):  # a quarantine file given back: replay its records
+            self.replay(obj, path, number)
+            return
+        self.accept(obj, line, str(path), f"line {number}")
 
     def replay(self, entry: dict[str, Any], path: Path, number: int) -> None:
         raw = str(entry["record"]).encode()
