@@ -72,6 +72,7 @@ KIND_OF_COLUMN = {
 IDENTIFIED = "identified"  # the staging sub-folder standardisation reads first
 REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 MIN_TERM = 3  # shorter strings (initials, "12") would blank ordinary words and numbers
+NEVER = "\\b\\B"  # a regular expression that matches nothing (RE2 and Java alike)
 
 
 def usable_date(text: str | None) -> bool:
@@ -284,6 +285,16 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
                   **{k: pa.array(v, pa.string()) for k, v in columns.items()}}),
         terms_file,
     )  # fmt: skip
+    # every term on its own, lower-cased: a cheap test of which texts need the regexes
+    words = [(p, t.lower()) for p in patients for group in terms[p].values() for t in group
+             if len(t.strip()) >= MIN_TERM]  # fmt: skip
+    words_file = staging / IDENTIFIED / "note_words.parquet"
+    pq.write_table(
+        pa.table({"patient_id": pa.array([w[0] for w in words], pa.string()),
+                  "term": pa.array([w[1] for w in words], pa.string())}),
+        words_file,
+    )  # fmt: skip
+    words_source = engine.parquet_source([words_file])
     notes = 0
     by_view: dict[str, list[tuple[str, str, bool]]] = {}
     for view, column, patient_column, encoded in FREE_TEXT:
@@ -298,12 +309,22 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
         for column, _, encoded in targets:
             if column not in names or (not encoded and _all_null(path, column)):
                 continue
-            text = f"decode(from_base64(d.{column}))" if encoded else f"d.{column}"
+            original = f"decode(from_base64(d.{column}))" if encoded else f"d.{column}"
+            text = original
             for kind, placeholder in PLACEHOLDERS.items():
-                text = (f"CASE WHEN t.{kind} IS NULL THEN {text} "
-                        f"ELSE regexp_replace({text}, t.{kind}, '{placeholder}', 'g') END")  # fmt: skip
+                pattern = f"coalesce(t.{kind}, '{NEVER}')"
+                text = f"regexp_replace({text}, {pattern}, '{placeholder}', 'g')"
             out = "content_text" if encoded else column
-            replaced[column] = f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS {out}"
+            if encoded:  # notes name their patient: always scrubbed
+                replaced[column] = (
+                    f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS {out}"
+                )
+                continue
+            # short texts rarely hold a term: only those that do pay for the regexes
+            hit = (f"EXISTS (SELECT 1 FROM {words_source} w WHERE w.patient_id ="
+                   f" d.{patient_column} AND contains(lower(d.{column}), w.term))")  # fmt: skip
+            replaced[column] = (f"CASE WHEN d.{column} IS NULL THEN NULL WHEN {hit} THEN {text}"
+                                f" ELSE d.{column} END AS {out}")  # fmt: skip
         if not replaced and view != "document_reference":
             continue
         # reference (DuckDB) SQL, transpiled below
@@ -321,4 +342,5 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
         if view == "document_reference":
             notes = rows
     terms_file.unlink()
+    words_file.unlink()
     return notes
