@@ -234,21 +234,19 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
         vault.close()
 
 
-# free text that may quote a patient's identifiers: (view, column, patient column, base64?)
+# free text that may quote a patient's identifiers and reaches the warehouse: (view, column,
+# patient column, base64?). Code displays do not reach it (value_as_string holds text values;
+# a coded value is value_as_concept_id with its code as value_source_value).
 FREE_TEXT = (
     ("document_reference", "content_data", "patient_id", True),
     ("document_reference", "content_title", "patient_id", False),
     ("document_reference", "description", "patient_id", False),
     ("observation", "value_string", "patient_id", False),
     ("observation", "value_codeable_concept_text", "patient_id", False),
-    ("observation", "value_codeable_concept_display", "patient_id", False),
     ("observation", "note", "patient_id", False),
     ("observation_component", "value_string", "patient_id", False),
     ("observation_component", "value_codeable_concept_text", "patient_id", False),
-    ("observation_component", "value_codeable_concept_display", "patient_id", False),
     ("questionnaire_response_item", "value_string", "patient_id", False),
-    ("questionnaire_response_item", "value_coding_display", "patient_id", False),
-    ("allergy_intolerance", "reaction_manifestation_display", "patient_id", False),
     ("medication_request", "dosage_text", "patient_id", False),
     ("medication_administration", "dosage_text", "patient_id", False),
     ("medication_statement", "dosage_text", "patient_id", False),
@@ -320,9 +318,14 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
                     f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS {out}"
                 )
                 continue
-            # short texts rarely hold a term: only those that do pay for the regexes
+            # short texts rarely hold a term: only those that do pay for the regexes, and a
+            # view none of whose texts does is not rewritten at all
             hit = (f"EXISTS (SELECT 1 FROM {words_source} w WHERE w.patient_id ="
                    f" d.{patient_column} AND contains(lower(d.{column}), w.term))")  # fmt: skip
+            count = (f"SELECT count(*) AS n FROM {engine.parquet_source([path])} d"
+                     f" WHERE d.{column} IS NOT NULL AND {hit}")  # fmt: skip
+            if not engine.rows(engine.dialect.from_reference(count))[1][0]["n"]:
+                continue
             replaced[column] = (f"CASE WHEN d.{column} IS NULL THEN NULL WHEN {hit} THEN {text}"
                                 f" ELSE d.{column} END AS {out}")  # fmt: skip
         if not replaced and view != "document_reference":

@@ -73,7 +73,7 @@ def _values(prefix: str) -> dict[str, str]:
         "value_code": f"s.{prefix}value_codeable_concept_code",
         "value_string": (
             f"coalesce(s.{prefix}value_string, CAST(s.{prefix}value_boolean AS VARCHAR),"
-            f" s.{prefix}value_codeable_concept_text, s.{prefix}value_codeable_concept_display,"
+            f" s.{prefix}value_codeable_concept_text,"
             f" s.{prefix}value_date_time, s.{prefix}value_time)"
         ),
         "range_low": f"s.{prefix}reference_range_low",
@@ -182,7 +182,7 @@ EVENT_SOURCES: tuple[EventSource, ...] = (
                                    {**ERROR, "refuted": "verification status refuted"}),
         "value_system": "s.reaction_manifestation_system",
         "value_code": "s.reaction_manifestation_code",
-        "value_string": "s.reaction_manifestation_display", "practitioner_id": "s.asserter_id",
+        "practitioner_id": "s.asserter_id",
     }),
     EventSource("device", "Device", {
         "src_id": "s.id", "patient_id": "s.patient_id",
@@ -215,7 +215,7 @@ EVENT_SOURCES: tuple[EventSource, ...] = (
         "unit_source": "s.value_quantity_unit", "value_system": "s.value_coding_system",
         "value_code": "s.value_coding_code",
         "value_string": "coalesce(s.value_string, CAST(s.value_boolean AS VARCHAR), s.value_date,"
-                        " s.value_date_time, s.value_time, s.value_uri, s.value_coding_display)",
+                        " s.value_date_time, s.value_time, s.value_uri)",
     }, joins="LEFT JOIN stg_fhir__questionnaire_response q ON q.id = s.questionnaire_response_id"),
 )  # fmt: skip
 
