@@ -20,7 +20,7 @@ from healthhub.exceptions import HealthhubError, UserError
 from healthhub.hub.config import Hub
 from healthhub.hub.landing import land_files
 from healthhub.hub.lock import hub_lock
-from healthhub.hub.runs import Run, RunStore
+from healthhub.hub.runs import PIPELINE, Run, RunStore
 from healthhub.identity.keys import SURROGATE_KEYS, KeyStore
 from healthhub.sources.fhir.inputs import find_inputs
 
@@ -83,7 +83,6 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
     say = progress or _quiet
     started = time.perf_counter()
     staging = hub.work / run.run_id
-    stages: list[tuple[str, Callable[[], dict[str, Any]]]] = []
     engine: Engine | None = None
 
     def get_engine() -> Engine:
@@ -153,15 +152,15 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
             "omop_rows": result.tables,
             "accounting": full_accounting(summary.get("flatten", {}), result.accounting),
             "coverage": result.coverage,
-            "stage_seconds": {**summary.get("stage_seconds", {}), **result.stage_seconds},
+            "stage_seconds": result.stage_seconds,
         }
 
-    stages = [("landed", land), ("flattened", flatten), ("identified", identify),
-              ("standardized", standardize)]  # fmt: skip
-    order = ["received", "landed", "flattened", "identified", "standardized"]
-    done = order.index(run.reached)
+    stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("landed", land), ("flattened", flatten), ("identified", identify),
+        ("standardized", standardize),
+    ]  # fmt: skip
     try:
-        for state, work in stages[done:]:
+        for state, work in stages[PIPELINE.index(run.reached) :]:
             try:
                 result = work()
             except HealthhubError as exc:

@@ -188,7 +188,7 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
         source_patients = 0
         if patient_file.exists():
             table = pq.read_table(patient_file)
-            ids = [i for i in table.column("id").to_pylist()]
+            ids = table.column("id").to_pylist()
             source_patients = len(ids)
             known = vault.people(provider)
             fresh = sorted({i for i in ids if i is not None and i not in known})
@@ -234,24 +234,19 @@ def identify(engine: Engine, vault_folder: Path, key: bytes, provider: str, run_
         vault.close()
 
 
-# free text that may quote a patient's identifiers and reaches the warehouse: (view, column,
-# patient column, base64?). Code displays do not reach it (value_as_string holds text values;
-# a coded value is value_as_concept_id with its code as value_source_value).
-FREE_TEXT = (
-    ("document_reference", "content_data", "patient_id", True),
-    ("document_reference", "content_title", "patient_id", False),
-    ("document_reference", "description", "patient_id", False),
-    ("observation", "value_string", "patient_id", False),
-    ("observation", "value_codeable_concept_text", "patient_id", False),
-    ("observation", "note", "patient_id", False),
-    ("observation_component", "value_string", "patient_id", False),
-    ("observation_component", "value_codeable_concept_text", "patient_id", False),
-    ("questionnaire_response_item", "value_string", "patient_id", False),
-    ("medication_request", "dosage_text", "patient_id", False),
-    ("medication_administration", "dosage_text", "patient_id", False),
-    ("medication_statement", "dosage_text", "patient_id", False),
-    ("medication_statement", "note", "patient_id", False),
-)
+# free text that may quote a patient's identifiers and reaches the warehouse, by view (rows
+# carry patient_id). Code displays do not reach it (value_as_string holds text values; a
+# coded value is value_as_concept_id with its code as value_source_value).
+FREE_TEXT: dict[str, tuple[str, ...]] = {
+    "document_reference": ("content_data", "content_title", "description"),
+    "observation": ("value_string", "value_codeable_concept_text", "note"),
+    "observation_component": ("value_string", "value_codeable_concept_text"),
+    "questionnaire_response_item": ("value_string",),
+    "medication_request": ("dosage_text",),
+    "medication_administration": ("dosage_text",),
+    "medication_statement": ("dosage_text", "note"),
+}
+ENCODED = ("document_reference", "content_data")  # base64 note text, decoded as content_text
 
 
 def _all_null(path: Path, column: str) -> bool:
@@ -294,48 +289,43 @@ def _scrub_text(engine: Engine, vault: Vault, provider: str, staging: Path) -> i
     )  # fmt: skip
     words_source = engine.parquet_source([words_file])
     notes = 0
-    by_view: dict[str, list[tuple[str, str, bool]]] = {}
-    for view, column, patient_column, encoded in FREE_TEXT:
-        by_view.setdefault(view, []).append((column, patient_column, encoded))
-    for view, targets in by_view.items():
+    for view, targets in FREE_TEXT.items():
         path = staging / f"{view}.parquet"
         if not path.exists():
             continue
         names = pq.ParquetFile(path).schema_arrow.names
         replaced: dict[str, str] = {}
-        patient_column = targets[0][1]
-        for column, _, encoded in targets:
+        for column in targets:
+            encoded = (view, column) == ENCODED
             if column not in names or (not encoded and _all_null(path, column)):
                 continue
-            original = f"decode(from_base64(d.{column}))" if encoded else f"d.{column}"
-            text = original
+            text = f"decode(from_base64(d.{column}))" if encoded else f"d.{column}"
             for kind, placeholder in PLACEHOLDERS.items():
                 pattern = f"coalesce(t.{kind}, '{NEVER}')"
                 text = f"regexp_replace({text}, {pattern}, '{placeholder}', 'g')"
-            out = "content_text" if encoded else column
             if encoded:  # notes name their patient: always scrubbed
                 replaced[column] = (
-                    f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS {out}"
+                    f"CASE WHEN d.{column} IS NULL THEN NULL ELSE {text} END AS content_text"
                 )
                 continue
             # short texts rarely hold a term: only those that do pay for the regexes, and a
             # view none of whose texts does is not rewritten at all
             hit = (f"EXISTS (SELECT 1 FROM {words_source} w WHERE w.patient_id ="
-                   f" d.{patient_column} AND contains(lower(d.{column}), w.term))")  # fmt: skip
+                   f" d.patient_id AND contains(lower(d.{column}), w.term))")  # fmt: skip
             count = (f"SELECT count(*) AS n FROM {engine.parquet_source([path])} d"
                      f" WHERE d.{column} IS NOT NULL AND {hit}")  # fmt: skip
             if not engine.rows(engine.dialect.from_reference(count))[1][0]["n"]:
                 continue
             replaced[column] = (f"CASE WHEN d.{column} IS NULL THEN NULL WHEN {hit} THEN {text}"
-                                f" ELSE d.{column} END AS {out}")  # fmt: skip
-        if not replaced and view != "document_reference":
+                                f" ELSE d.{column} END AS {column}")  # fmt: skip
+        if not replaced:
             continue
         # reference (DuckDB) SQL, transpiled below
         select = [replaced.get(c, f'd."{c}"') for c in names]
         query = (
             f"SELECT {', '.join(select)} FROM {engine.parquet_source([path])} d"
             f" LEFT JOIN {engine.parquet_source([terms_file])} t"
-            f" ON t.patient_id = d.{patient_column}"
+            " ON t.patient_id = d.patient_id"
         )
         rows = engine.write(
             engine.dialect.from_reference(query),

@@ -83,7 +83,7 @@ FROM stg_fhir__patient s JOIN int__person_map pm ON pm.patient_id = s.id
 WHERE hh_date(s.deceased_date_time) IS NOT NULL AND hh_date(s.birth_date) IS NOT NULL""",
         "visit_occurrence": f"""
 SELECT {key(p, "'Encounter'", "s.id")} AS visit_occurrence_id, pm.person_id,
-    {_case("s.class_code", {k: v for k, v in VISIT_CLASS.items()})} AS visit_concept_id,
+    {_case("s.class_code", VISIT_CLASS)} AS visit_concept_id,
     hh_date(s.period_start) AS visit_start_date,
     hh_datetime(s.period_start) AS visit_start_datetime,
     coalesce(hh_date(s.period_end), hh_date(s.period_start)) AS visit_end_date,
@@ -101,7 +101,7 @@ WHERE {ENCOUNTER_SKIP} IS NULL AND hh_date(s.period_start) IS NOT NULL AND nb.id
   AND s.part_of_encounter_id IS NULL""",
         "visit_detail": f"""
 SELECT {key(p, "'Encounter'", "s.id", "'detail'")} AS visit_detail_id, pm.person_id,
-    {_case("s.class_code", {k: v for k, v in VISIT_CLASS.items()})} AS visit_detail_concept_id,
+    {_case("s.class_code", VISIT_CLASS)} AS visit_detail_concept_id,
     hh_date(s.period_start) AS visit_detail_start_date,
     hh_datetime(s.period_start) AS visit_detail_start_datetime,
     coalesce(hh_date(s.period_end), hh_date(s.period_start)) AS visit_detail_end_date,

@@ -21,13 +21,10 @@ from typing import Any
 import duckdb
 
 from healthhub.engines.base import Engine
+from healthhub.engines.dialects import DUCKDB
 from healthhub.sources.fhir.runner import library_views
 from healthhub.standardize import entities, mapping
 from healthhub.standardize.events import events_sql
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -95,13 +92,15 @@ def register_staging(engine: Engine, staging: Path) -> dict[str, int]:
 def build_code_map(warehouse: duckdb.DuckDBPyConnection, source_codes: Path, target: Path) -> None:
     from healthhub.standardize.vocabulary import code_systems
 
-    pairs = ", ".join(f"({_literal(s)}, {_literal(v)})" for s, v in code_systems().items())
+    pairs = ", ".join(
+        f"({DUCKDB.string(s)}, {DUCKDB.string(v)})" for s, v in code_systems().items()
+    )
     warehouse.execute(
         "CREATE OR REPLACE TEMP VIEW int__code_systems AS SELECT * FROM"
         f" (VALUES {pairs}) AS t(system, vocabulary_id)"
     )
-    query = mapping.code_map_sql(f"read_parquet({_literal(str(source_codes))})")
-    warehouse.execute(f"COPY ({query}) TO {_literal(str(target))} (FORMAT parquet)")
+    query = mapping.code_map_sql(f"read_parquet({DUCKDB.string(str(source_codes))})")
+    warehouse.execute(f"COPY ({query}) TO {DUCKDB.string(str(target))} (FORMAT parquet)")
 
 
 COVERAGE_SQL = """
@@ -122,7 +121,7 @@ def standardize(engine: Engine, warehouse: duckdb.DuckDBPyConnection, provider: 
     dialect = engine.dialect
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    p = _literal(provider)
+    p = DUCKDB.string(provider)
     duplicates = register_staging(engine, staging)
     engine.register("int__events", dialect.from_reference(events_sql(p)))
     codes_file = staging / "source_codes.parquet"

@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from healthhub.engines.dialects import DUCKDB
 from healthhub.exceptions import InputFileError
 from healthhub.model.omop import TableSpec
 from healthhub.standardize.cdm import CDM_TABLES, create_table_sql, create_warehouse_tables, quote
@@ -159,20 +160,17 @@ def read_layout(path: Path, date_columns: Sequence[str] = ()) -> CsvLayout:
     return CsvLayout(path, delimiter, quoted, columns, _date_format(path, layout, date_columns))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def read_csv_sql(layout: CsvLayout, types: dict[str, str]) -> str:
     """A DuckDB ``read_csv(...)`` call for the file, columns typed (VARCHAR if not given)."""
     columns = ", ".join(
-        f"{_literal(name)}: {_literal(types.get(name, 'VARCHAR'))}" for name in layout.columns
+        f"{DUCKDB.string(name)}: {DUCKDB.string(types.get(name, 'VARCHAR'))}"
+        for name in layout.columns
     )
     quote_char = '"' if layout.quoted else ""
     return (
-        f"read_csv({_literal(str(layout.path))}, auto_detect = false, header = true, "
-        f"delim = {_literal(layout.delimiter)}, quote = {_literal(quote_char)}, "
-        f"escape = {_literal(quote_char)}, dateformat = {_literal(layout.date_format)}, "
+        f"read_csv({DUCKDB.string(str(layout.path))}, auto_detect = false, header = true, "
+        f"delim = {DUCKDB.string(layout.delimiter)}, quote = {DUCKDB.string(quote_char)}, "
+        f"escape = {DUCKDB.string(quote_char)}, dateformat = {DUCKDB.string(layout.date_format)}, "
         f"columns = {{{columns}}})"
     )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow.parquet as pq
 
+from healthhub.engines.dialects import DUCKDB
 from healthhub.standardize.cdm import CDM_TABLES, cast_select, create_warehouse_tables
 from healthhub.standardize.eras import condition_era_sql, drug_era_sql
 
@@ -59,15 +60,13 @@ CDM_V54_CONCEPT = 756265
 def connect(path: Path, threads: int | None = None, memory_limit: str | None = None,
             temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:  # fmt: skip
     """A connection to the warehouse with healthhub's SQL functions defined."""
-    from healthhub.engines.dialects import DUCKDB
-
     con = duckdb.connect(str(path))
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
-        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        con.execute(f"SET memory_limit = {DUCKDB.string(memory_limit)}")
     if temp_directory:
-        con.execute(f"SET temp_directory = {_literal(str(temp_directory))}")
+        con.execute(f"SET temp_directory = {DUCKDB.string(str(temp_directory))}")
     for statement in DUCKDB.functions:
         con.execute(statement)
     return con
@@ -87,10 +86,6 @@ def create_warehouse(hub: Hub) -> None:
         con.close()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def merge_run(con: duckdb.DuckDBPyConnection, outputs: dict[str, Path],
               records: Path) -> dict[str, int]:  # fmt: skip
     """Load a run's table files into the warehouse.
@@ -105,7 +100,7 @@ def merge_run(con: duckdb.DuckDBPyConnection, outputs: dict[str, Path],
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE run_records AS SELECT DISTINCT _record_key FROM"
-            f" read_parquet({_literal(str(records))})"
+            f" read_parquet({DUCKDB.string(str(records))})"
         )
         con.execute("CREATE OR REPLACE TEMP TABLE run_people (person_id BIGINT)")
         for table in SOURCED_TABLES:
@@ -123,7 +118,7 @@ def merge_run(con: duckdb.DuckDBPyConnection, outputs: dict[str, Path],
         )
         inserted = {}
         for table, path in files.items():
-            source = f"read_parquet({_literal(str(path))})"
+            source = f"read_parquet({DUCKDB.string(str(path))})"
             names = pq.ParquetFile(path).schema_arrow.names
             con.execute(f"INSERT INTO {table} {cast_select(table, source, names)}")
             con.execute(
