@@ -180,10 +180,22 @@ def test_person_id_is_keyed_not_the_source_id(hub, tmp_path: Path) -> None:
     pipeline.ingest(hub, "hospital", [source])
     person_id = scalar(hub, "SELECT person_id FROM person")
     assert person_id != 12345 and person_id > 0
-    from healthhub.identity.pseudonyms import person_id as derive
+    from healthhub.identity.pseudonyms import person_ids
+    from healthhub.identity.vault import Vault
 
-    assert person_id == derive(KeyStore(hub.keys).hub_key(), "hospital", "12345")
+    vault = Vault(hub.vault, KeyStore(hub.keys))
+    try:
+        (person_key,) = [bytes(r[0]) for r in vault.con.execute(
+            "SELECT person_key FROM vault.person").fetchall()]  # fmt: skip
+    finally:
+        vault.close()
+    # HMAC of the person's random key under the hub key: nothing of the source id in it
+    assert person_id == int(person_ids(KeyStore(hub.keys).hub_key(), [person_key])[0])
     assert scalar(hub, "SELECT count(*) FROM person WHERE person_source_value IS NOT NULL") == 0
+    # another hub given the same patient makes another person id (random person keys)
+    other = init_hub(tmp_path / "other")
+    pipeline.ingest(other, "hospital", [source])
+    assert scalar(other, "SELECT person_id FROM person") != person_id
 
 
 def test_bad_records_are_quarantined_and_counted(hub, tmp_path: Path) -> None:
@@ -260,14 +272,14 @@ def test_an_interrupted_run_is_recorded_and_resumed_by_the_same_delivery(
     hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = write_ndjson(tmp_path / "in" / "Patient.ndjson", [patient("p1")])
-    import healthhub.identity.minimal as minimal
+    import healthhub.identity.stage as identity_stage
 
-    real = minimal.identify
+    real = identity_stage.identify
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(minimal, "identify", interrupted)
+    monkeypatch.setattr(identity_stage, "identify", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.ingest(hub, "hospital", [source])
     store = RunStore(hub.governance)
@@ -276,7 +288,7 @@ def test_an_interrupted_run_is_recorded_and_resumed_by_the_same_delivery(
     finally:
         store.close()
     assert (run.state, run.reason) == ("failed", "identify: interrupted")
-    monkeypatch.setattr(minimal, "identify", real)
+    monkeypatch.setattr(identity_stage, "identify", real)
     again = pipeline.ingest(hub, "hospital", [source])  # the same delivery: resumed
     assert again["run_id"] == run.run_id and again["state"] == "standardized"
     assert scalar(hub, "SELECT count(*) FROM person") == 1

@@ -16,7 +16,6 @@ of its ids).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ import pytest
 
 from healthhub.hub.config import Hub, init_hub
 from healthhub.hub.pipeline import ingest
-from healthhub.identity.keys import SURROGATE_KEYS, KeyStore
+from healthhub.identity.keys import KeyStore
+from healthhub.identity.links import source_links
+from healthhub.identity.vault import Vault
 from healthhub.standardize.cdm import quote
 from healthhub.standardize.vocabulary import load_source_to_concept_map
 from healthhub.standardize.warehouse import connect
@@ -97,8 +98,8 @@ def delivered(request: pytest.FixtureRequest,
     ingest(hub, PROVIDER, [write_delivery(root / "second", resent, [])], engine)
     sent = Counter(r["resourceType"] for r in first)
     sent.update(rtype for _, _, rtype, _, _ in UNVIEWED)
-    vault = sqlite3.connect(hub.vault / "identity.sqlite")
-    people = dict(vault.execute("SELECT source_patient_id, person_id FROM person_link"))
+    vault = Vault(hub.vault, KeyStore(hub.keys))
+    people = {patient: person for _, patient, person in source_links(vault)}
     vault.close()
     con = connect(hub.warehouse)
     yield Delivered(hub, con, result, sent, people)
@@ -112,7 +113,7 @@ SOURCE_VALUE = {"location": "location_source_value", "care_site": "care_site_sou
 
 def record_key(d: Delivered, *parts: str) -> int:
     """A source record's key, as the hub computes it (its secret salt first)."""
-    salt = KeyStore(d.hub.keys).derive(SURROGATE_KEYS)
+    salt = KeyStore(d.hub.keys).salt()
     sql = "SELECT hh_key(concat_ws('|', ?, ?" + ", ?" * len(parts) + "))"
     return int(d.con.execute(sql, [salt, PROVIDER, *parts]).fetchone()[0])  # type: ignore[index]
 

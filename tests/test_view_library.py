@@ -55,7 +55,7 @@ DIRECT_IDENTIFIERS = {
     "patient": {
         "mrn", "national_id", "family", "given", "address_line", "city", "postal_code",
         "country", "phone", "email", "all_family", "all_given", "all_identifiers",
-        "all_telecom", "all_address_lines", "all_cities", "all_postal_codes",
+        "all_telecom", "all_address_lines", "all_cities", "all_postal_codes", "identifier_entries",
     },
     "device": {"udi_carrier_hrf", "serial_number", "distinct_identifier"},
 }  # fmt: skip

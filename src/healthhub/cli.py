@@ -196,6 +196,12 @@ def _add_stage_commands() -> None:
         runs_group,
         vocab_group,
     )
+    from healthhub.hub.identity_commands import (
+        audit_group,
+        identity_group,
+        keys_group,
+        optout_group,
+    )
     from healthhub.synth.command import synth_command
 
     cli.add_command(init_command, "init")
@@ -204,6 +210,10 @@ def _add_stage_commands() -> None:
     cli.add_command(vocab_group, "vocab")
     cli.add_command(synth_command, "synth")
     cli.add_command(demo_command, "demo")
+    cli.add_command(identity_group, "identity")
+    cli.add_command(keys_group, "keys")
+    cli.add_command(optout_group, "optout")
+    cli.add_command(audit_group, "audit")
 
 
 _add_stage_commands()

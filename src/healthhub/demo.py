@@ -18,6 +18,26 @@ import click
 DEMO_MARK = ".healthhub-demo"
 
 
+def _linkage_accuracy(hub: Any, truth_file: Path) -> dict[str, Any]:
+    """Pairwise precision and recall of the hub's people against the generator's truth."""
+    import csv
+
+    from healthhub.identity.evaluation import pairwise
+    from healthhub.identity.keys import KeyStore
+    from healthhub.identity.links import source_links
+    from healthhub.identity.vault import Vault
+
+    with truth_file.open(encoding="utf-8") as fh:
+        truth = {(r["provider"], r["patient_id"]): r["person_key"] for r in csv.DictReader(fh)}
+    vault = Vault(hub.vault, KeyStore(hub.keys))
+    try:
+        links = {(p, s): person for p, s, person in source_links(vault)}
+    finally:
+        vault.close()
+    common = sorted(set(truth) & set(links))
+    return pairwise([links[k] for k in common], [truth[k] for k in common]).as_dict()
+
+
 @click.command("demo")
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--patients", default=1000, show_default=True, help="People to generate.")
@@ -36,6 +56,7 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
     from healthhub.hub.pipeline import ingest
     from healthhub.standardize.warehouse import connect, table_counts
     from healthhub.synth import generate
+    from healthhub.synth.generator import GROUND_TRUTH
 
     if patients < 1 or providers < 1:
         raise UserError("--patients and --providers must be at least 1")
@@ -61,6 +82,7 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
         counts = table_counts(con)
     finally:
         con.close()
+    linkage = _linkage_accuracy(hub, root / "source" / GROUND_TRUTH)
     stage_seconds: dict[str, float] = {}
     coverage: dict[str, dict[str, int]] = {}
     for run in runs:
@@ -75,6 +97,7 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
         "directory": str(root), "hub": str(hub.root), "generated_people": synth.people,
         "source_patients": synth.source_patients, "providers": providers,
         "generated_resources": synth.resources, "people": counts.get("person", 0),
+        "linkage": linkage,
         "omop_rows": counts, "coverage": coverage,
         "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
         "runs": [r["run_id"] for r in runs], "seconds": round(total, 3),
@@ -85,8 +108,10 @@ def demo_command(directory: Path | None, patients: int, providers: int, seed: in
     click.echo(f"healthhub demo in {root}/ (hub: {hub.root}/)")
     click.echo(f"  generated  {synth.people:,} people, {synth.source_patients:,} patient records"
                f" at {providers} providers, {synth.resources:,} FHIR resources")  # fmt: skip
-    click.echo(f"  people     {counts.get('person', 0):,} in the warehouse (one per source"
-               " patient until identity linkage)")  # fmt: skip
+    click.echo(f"  people     {synth.source_patients:,} source patients became"
+               f" {counts.get('person', 0):,} people in the warehouse; linkage against the"
+               f" generator's truth: precision {linkage['precision']:.4f}, recall"
+               f" {linkage['recall']:.4f}")  # fmt: skip
     click.echo("  OMOP rows")
     for table, rows in sorted(counts.items(), key=lambda kv: -kv[1]):
         if rows:

@@ -9,7 +9,9 @@ the hub with ``--hub DIR`` or the ``HEALTHHUB_HOME`` setting.
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,11 +47,25 @@ path = "warehouse/omop.duckdb"
 birth_date_precision = "month"
 
 [identity]
-# The identity vault: direct identifiers and source-record-to-person links.
+# The identity vault: direct identifiers (encrypted) and who is who.
 path = "vault"
+# Record linkage: a pair of source patients whose match probability reaches
+# link_threshold becomes one person; a pair between review_threshold and it waits for a
+# reviewer (healthhub identity review).
+link_threshold = 0.95
+review_threshold = 0.6
+# A blocking key shared by more records than this forms no candidate pairs.
+max_block_size = 1000
+# Most memory the candidate pairs of one delivery may take; a delivery that would need
+# more is refused with a message saying how many pairs it would make.
+linkage_memory = "4GB"
+# Who may export source-record links, decide review pairs and manage opt-outs: user names
+# on this machine.
+stewards = {stewards}
 
 [keys]
-# The key store (hub key, later project keys): outside the warehouse, mode 0600.
+# The key store (hub, vault, surrogate-key and project keys): outside the warehouse,
+# mode 0600.
 path = "keys"
 
 [governance]
@@ -75,10 +91,27 @@ class Hub:
     keys: Path
     governance: Path
     work: Path
+    link_threshold: float = 0.95
+    review_threshold: float = 0.6
+    max_block_size: int = 1000
+    linkage_memory: str = "4GB"
+    stewards: tuple[str, ...] = ()
 
     @property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
+
+
+UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+         "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
+
+
+def memory_bytes(text: str) -> int | None:
+    """``"4GB"`` -> 4,000,000,000; None when not a size."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).upper() not in UNITS:
+        return None
+    return int(float(match.group(1)) * UNITS[match.group(2).upper()])
 
 
 def _toml_string(text: str) -> str:
@@ -97,7 +130,9 @@ def init_hub(root: Path, name: str | None = None) -> Hub:
     root.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC).replace(microsecond=0).isoformat()
     text = CONFIG_TEMPLATE.format(
-        name=_toml_string(name or root.resolve().name), created=_toml_string(created)
+        name=_toml_string(name or root.resolve().name),
+        created=_toml_string(created),
+        stewards="[" + _toml_string(getpass.getuser()) + "]",
     )
     (root / CONFIG_NAME).write_text(text)
     hub = open_hub(root)
@@ -150,6 +185,29 @@ def open_hub(root: Path | None) -> Hub:
         value = Path(setting(section, "path", default))
         return value if value.is_absolute() else root / value
 
+    def number(section: str, key: str, default: float, low: float, high: float) -> float:
+        value = config.get(section, {}).get(key, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            problems.append(f"[{section}] {key} must be a number from {low:g} to {high:g}")
+            return default
+        return float(value)
+
+    identity = config.get("identity", {})
+    stewards = identity.get("stewards", [])
+    if not isinstance(stewards, list) or not all(isinstance(x, str) for x in stewards):
+        problems.append("[identity] stewards must be a list of user names")
+        stewards = []
+    link_threshold = number("identity", "link_threshold", 0.95, 0.5, 1.0)
+    review_threshold = number("identity", "review_threshold", 0.6, 0.0, 1.0)
+    if review_threshold > link_threshold:
+        problems.append("[identity] review_threshold must not exceed link_threshold")
+    linkage_memory = setting("identity", "linkage_memory", "4GB")
+    if memory_bytes(linkage_memory) is None:
+        problems.append('[identity] linkage_memory must be a size such as "4GB" or "512MB"')
     engine = setting("engine", "default", "duckdb")
     if engine not in ENGINES:
         problems.append(f"[engine] default must be one of {', '.join(ENGINES)}")
@@ -170,6 +228,11 @@ def open_hub(root: Path | None) -> Hub:
         keys=folder("keys", "keys"),
         governance=folder("governance", "governance.sqlite"),
         work=folder("work", "work"),
+        link_threshold=link_threshold,
+        review_threshold=review_threshold,
+        max_block_size=int(number("identity", "max_block_size", 1000, 2, 10_000_000)),
+        linkage_memory=linkage_memory,
+        stewards=tuple(stewards),
     )
     for section, path in (("keys", hub.keys), ("identity", hub.vault), ("work", hub.work),
                           ("landing", hub.landing)):  # fmt: skip

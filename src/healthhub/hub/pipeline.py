@@ -21,7 +21,7 @@ from healthhub.hub.config import Hub
 from healthhub.hub.landing import land_files
 from healthhub.hub.lock import hub_lock
 from healthhub.hub.runs import PIPELINE, Run, RunStore
-from healthhub.identity.keys import SURROGATE_KEYS, KeyStore
+from healthhub.identity.keys import KeyStore
 from healthhub.sources.fhir.inputs import find_inputs
 
 Progress = Callable[[str], None]
@@ -90,8 +90,7 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
         if engine is None:
             engine = create_engine(engine_name, memory_limit=hub.memory_limit,
                                    temp_directory=hub.work / "spill")  # fmt: skip
-            salt = KeyStore(hub.keys).derive(SURROGATE_KEYS)
-            engine.execute(engine.dialect.salt_function(salt))
+            engine.execute(engine.dialect.salt_function(KeyStore(hub.keys).salt()))
         return engine
 
     def land() -> dict[str, Any]:
@@ -118,20 +117,28 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
                 "stage_seconds": {"flatten": summary.seconds}}  # fmt: skip
 
     def identify() -> dict[str, Any]:
-        from healthhub.identity.minimal import identify as run_identify
+        from healthhub.identity.stage import identify as run_identify
 
         if store.get(run.run_id).summary.get("nothing_new"):
             return {}
         t0 = time.perf_counter()
-        result = run_identify(get_engine(), hub.vault, KeyStore(hub.keys).hub_key(),
-                              run.provider, run.run_id, staging)  # fmt: skip
-        say(f"{result.source_patients:,} source patients, {result.new_people:,} new people")
+        result = run_identify(get_engine(), hub.vault, KeyStore(hub.keys), run.provider,
+                              run.run_id, staging, link_settings(hub), hub.memory_limit, say)  # fmt: skip
+        say(f"{result.source_patients:,} source patients: {result.new_people:,} new people,"
+            f" {result.joined_existing:,} joined people the hub knew, {result.merges:,}"
+            f" merge(s), {result.review_pairs:,} pair(s) to review")  # fmt: skip
         return {"identify": result.as_dict(),
                 "stage_seconds": {"identify": time.perf_counter() - t0}}  # fmt: skip
 
     def standardize() -> dict[str, Any]:
+        from healthhub.identity.events import pending_moves
         from healthhub.standardize.stage import standardize as run_standardize
-        from healthhub.standardize.warehouse import connect, merge_run, refresh_derived
+        from healthhub.standardize.warehouse import (
+            applied_events,
+            connect,
+            merge_run,
+            refresh_derived,
+        )
 
         summary = store.get(run.run_id).summary
         if summary.get("nothing_new"):
@@ -143,7 +150,8 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
                                      hub.birth_date_precision, say)  # fmt: skip
             t0 = time.perf_counter()
             say("merging into the warehouse")
-            merge_run(warehouse, result.outputs, result.records)
+            moves = pending_moves(hub.vault, KeyStore(hub.keys), applied_events(warehouse))
+            merge_run(warehouse, result.outputs, result.records, moves)
             result.stage_seconds["merge"] = time.perf_counter() - t0
             result.stage_seconds.update(refresh_derived(warehouse, hub.name))
         finally:
@@ -185,6 +193,15 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
     if final.state == "standardized":
         shutil.rmtree(staging, ignore_errors=True)  # staging held identifiers: gone with the run
     return {**final.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def link_settings(hub: Hub) -> Any:
+    from healthhub.hub.config import memory_bytes
+    from healthhub.identity.linkage.link import LinkSettings
+
+    return LinkSettings(link_threshold=hub.link_threshold, review_threshold=hub.review_threshold,
+                        max_block_size=hub.max_block_size,
+                        memory_budget=memory_bytes(hub.linkage_memory) or 4 * 1000**3)  # fmt: skip
 
 
 def full_accounting(flatten: dict[str, Any], mapped: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,9 +23,15 @@ from healthhub.standardize.mapping import (
 )
 
 
-def _lineage(provider: str, rtype: str, alias: str = "s", id_column: str = "id") -> str:
+def _lineage(provider: str, rtype: str, alias: str = "s", id_column: str = "id",
+             patient: str | None = None) -> str:  # fmt: skip
+    """The record key of the source record, and of its source Patient when it has one
+    (how the warehouse finds a source patient's rows when they move to another person)."""
     ident = f"{alias}.{id_column}"
-    return f"{key(provider, repr(rtype), ident)} AS _record_key"
+    lineage = f"{key(provider, repr(rtype), ident)} AS _record_key"
+    if patient is not None:
+        lineage += f", {key(provider, repr('Patient'), patient)} AS _patient_key"
+    return lineage
 
 
 def _concept(system: str, code: str, alias: str) -> str:
@@ -70,7 +76,7 @@ SELECT pm.person_id, {_case("s.gender", GENDER)} AS gender_concept_id,
     s.gender AS gender_source_value, 0 AS gender_source_concept_id,
     s.race_code AS race_source_value, 0 AS race_source_concept_id,
     s.ethnicity_code AS ethnicity_source_value, 0 AS ethnicity_source_concept_id,
-    {_lineage(p, "Patient")}
+    {_lineage(p, "Patient", patient="s.id")}
 FROM stg_fhir__patient s
 JOIN int__person_map pm ON pm.patient_id = s.id
 CROSS JOIN LATERAL (SELECT hh_date(s.birth_date) AS d) b
@@ -78,7 +84,7 @@ WHERE b.d IS NOT NULL""",
         "death": f"""
 SELECT pm.person_id, hh_date(s.deceased_date_time) AS death_date,
     hh_datetime(s.deceased_date_time) AS death_datetime, {EHR} AS death_type_concept_id,
-    0 AS cause_concept_id, {_lineage(p, "Patient")}
+    0 AS cause_concept_id, {_lineage(p, "Patient", patient="s.id")}
 FROM stg_fhir__patient s JOIN int__person_map pm ON pm.patient_id = s.id
 WHERE hh_date(s.deceased_date_time) IS NOT NULL AND hh_date(s.birth_date) IS NOT NULL""",
         "visit_occurrence": f"""
@@ -94,7 +100,7 @@ SELECT {key(p, "'Encounter'", "s.id")} AS visit_occurrence_id, pm.person_id,
     coalesce(s.type_code, s.class_code) AS visit_source_value, 0 AS visit_source_concept_id,
     0 AS admitted_from_concept_id, s.admit_source_code AS admitted_from_source_value,
     0 AS discharged_to_concept_id, s.discharge_disposition_code AS discharged_to_source_value,
-    {_lineage(p, "Encounter")}
+    {_lineage(p, "Encounter", patient="s.patient_id")}
 FROM stg_fhir__encounter s JOIN int__person_map pm ON pm.patient_id = s.patient_id
 {has_person}
 WHERE {ENCOUNTER_SKIP} IS NULL AND hh_date(s.period_start) IS NOT NULL AND nb.id IS NULL
@@ -114,7 +120,7 @@ SELECT {key(p, "'Encounter'", "s.id", "'detail'")} AS visit_detail_id, pm.person
     0 AS visit_detail_source_concept_id, 0 AS admitted_from_concept_id,
     0 AS discharged_to_concept_id,
     {key(p, "'Encounter'", "coalesce(s.part_of_encounter_id, s.id)")} AS visit_occurrence_id,
-    {_lineage(p, "Encounter")}
+    {_lineage(p, "Encounter", patient="s.patient_id")}
 FROM stg_fhir__encounter s JOIN int__person_map pm ON pm.patient_id = s.patient_id
 {has_person}
 WHERE {ENCOUNTER_SKIP} IS NULL AND hh_date(s.period_start) IS NOT NULL AND nb.id IS NULL
@@ -171,7 +177,8 @@ SELECT {key(p, "'DocumentReference'", "s.id")} AS note_id, pm.person_id,
     CASE WHEN s.content_language LIKE 'en%' THEN {ENGLISH} ELSE 0 END AS language_concept_id,
     {ref_key(p, "Practitioner", "s.author_id")} AS provider_id,
     {note_visit} AS visit_occurrence_id, {note_visit_detail} AS visit_detail_id,
-    s.type_code AS note_source_value, {_lineage(p, "DocumentReference")}
+    s.type_code AS note_source_value,
+    {_lineage(p, "DocumentReference", patient="s.patient_id")}
 FROM stg_fhir__document_reference s
 JOIN int__person_map pm ON pm.patient_id = s.patient_id
 {has_person}
@@ -193,7 +200,7 @@ SELECT {key(p, "'Specimen'", "s.id")} AS specimen_id, pm.person_id,
     coalesce(bs.target_concept_id, 0) AS anatomic_site_concept_id,
     0 AS disease_status_concept_id, s.type_code AS specimen_source_value,
     s.quantity_unit AS unit_source_value, s.body_site_code AS anatomic_site_source_value,
-    {_lineage(p, "Specimen")}
+    {_lineage(p, "Specimen", patient="s.patient_id")}
 FROM stg_fhir__specimen s JOIN int__person_map pm ON pm.patient_id = s.patient_id
 {has_person}
 {_concept("s.type_system", "s.type_code", "st")}

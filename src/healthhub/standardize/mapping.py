@@ -169,6 +169,7 @@ SELECT e.*, pm.person_id,
          WHEN nb.id IS NOT NULL THEN 'patient without a usable birth date'
          WHEN hh_date(e.start_raw) IS NULL THEN 'no usable date' END AS final_reason,
     {key(provider, "e.src_type", "e.src_id")} AS _record_key,
+    {key(provider, "'Patient'", "e.patient_id")} AS _patient_key,
     {key(provider, "e.src_type", "e.src_id", "e.part", "CAST(coalesce(m.target_concept_id, 0) AS VARCHAR)")} AS row_key,
     {visit} AS visit_occurrence_id, {visit_detail} AS visit_detail_id,
     {ref_key(provider, "Practitioner", "e.practitioner_id")} AS provider_id
@@ -184,7 +185,7 @@ LEFT JOIN int__code_map um
 """
 
 
-LINEAGE = "e._record_key"
+LINEAGE = "e._record_key, e._patient_key"
 
 
 def _event_table(table: str, columns: str) -> str:

@@ -1,0 +1,1 @@
+"""Governance: who did what, and (later) users, projects, permits and their workflow."""

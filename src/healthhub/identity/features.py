@@ -1,0 +1,179 @@
+"""Linkage features: each record's identifiers in the forms comparisons and blocking use.
+
+From a table of records with the vault's identity columns, ``build_features`` makes the
+temporary table ``features`` (one row per record):
+
+- names: squashed given name (``given_sq``), its first word and variant group, the words
+  of all given names; every family name (official, usual, maiden) squashed (``fam``) and
+  their words (``fam_tokens``); sound keys of the first given name and of family names;
+- birth date (``dob`` only when a whole valid date), year, month, day, and a key with day
+  and month in increasing order (``dob_sorted``, the same for swapped day and month);
+- sex, postal code, city, the street line (normalised), phone numbers (the last nine
+  digits: the national number whatever the prefix), e-mail;
+- the validated national identifier (scheme and value), used for deterministic links;
+- term frequencies: the share of records with the same value, for frequency weights.
+
+Names are normalised in Python once per distinct spelling (``names.py``); everything
+else is set-based SQL.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from healthhub.identity import names
+
+FORM_COLUMNS = ("given", "all_given", "all_family", "city")
+
+
+def _name_forms(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
+    rows = con.execute(f"""
+        SELECT DISTINCT v FROM (
+            SELECT given AS v FROM {source}
+            UNION ALL SELECT unnest(all_given) FROM {source}
+            UNION ALL SELECT unnest(all_family) FROM {source}
+            UNION ALL SELECT family FROM {source}
+            UNION ALL SELECT city FROM {source}) WHERE v IS NOT NULL""").fetchall()
+    groups = names.variant_groups()
+    raw, sq, first, toks, sound, token_sounds, group = [], [], [], [], [], [], []
+    for (value,) in rows:
+        normal = names.normal_form(value)
+        words = names.tokens(normal)
+        squashed = names.squashed(normal)
+        head = normal.split(" ")[0] if normal else ""
+        raw.append(value)
+        sq.append(squashed or None)
+        first.append(head or None)
+        toks.append(words)
+        sound.append(names.sound_key(squashed) or None)
+        token_sounds.append(
+            sorted(
+                {names.sound_key(w) for w in words}
+                | ({names.sound_key(squashed)} if squashed else set())
+            )
+        )
+        group.append(groups.get(squashed) or groups.get(head) or head or None)
+    return pa.table({
+        "raw": pa.array(raw, pa.string()), "sq": pa.array(sq, pa.string()),
+        "first": pa.array(first, pa.string()), "tokens": pa.array(toks, pa.list_(pa.string())),
+        "sound": pa.array(sound, pa.string()),
+        "token_sounds": pa.array(token_sounds, pa.list_(pa.string())),
+        "grp": pa.array(group, pa.string()),
+    })  # fmt: skip
+
+
+def _digits(x: str) -> str:
+    return f"regexp_replace({x}, '[^0-9]', '', 'g')"
+
+
+FEATURES_SQL = """
+CREATE OR REPLACE TEMP TABLE features AS
+WITH fam AS (
+    SELECT s.record_id, list_distinct(list(f.sq) FILTER (WHERE f.sq IS NOT NULL)) AS fam,
+        list_distinct(flatten(list(f.tokens))) AS fam_tokens,
+        list_distinct(flatten(list(f.token_sounds))) AS fam_sounds
+    FROM {source} s, unnest(CASE WHEN len(coalesce(s.all_family, [])) = 0
+                                 THEN [s.family] ELSE s.all_family END) AS u(name)
+    JOIN forms f ON f.raw = u.name
+    GROUP BY s.record_id),
+given_words AS (
+    SELECT s.record_id, list_distinct(flatten(list(f.tokens))) AS given_tokens
+    FROM {source} s, unnest(CASE WHEN len(coalesce(s.all_given, [])) = 0
+                                 THEN [s.given] ELSE s.all_given END) AS u(name)
+    JOIN forms f ON f.raw = u.name
+    GROUP BY s.record_id),
+base AS (
+    SELECT s.record_id, s.person_seq, s.provider, s.source_key, s.is_new,
+        g.sq AS given_sq, g.first AS given1, g.grp AS given_group, g.sound AS given_sound,
+        coalesce(gw.given_tokens, []) AS given_tokens,
+        coalesce(fam.fam, []) AS fam, coalesce(fam.fam_tokens, []) AS fam_tokens,
+        coalesce(fam.fam_sounds, []) AS fam_sounds,
+        b.d AS birth, CAST(b.d AS VARCHAR) AS dob,
+        coalesce(year(b.d), TRY_CAST(left(s.birth_date, 4) AS INTEGER)) AS birth_year,
+        month(b.d) AS birth_month, day(b.d) AS birth_day,
+        CASE WHEN b.d IS NOT NULL THEN concat_ws('-', year(b.d),
+            lpad(CAST(least(month(b.d), day(b.d)) AS VARCHAR), 2, '0'),
+            lpad(CAST(greatest(month(b.d), day(b.d)) AS VARCHAR), 2, '0')) END AS dob_sorted,
+        CASE lower(s.gender) WHEN 'male' THEN 'm' WHEN 'female' THEN 'f' END AS sex,
+        nullif(upper(regexp_replace(coalesce(s.postal_code, ''), '\\s', '', 'g')), '') AS postcode,
+        c.sq AS city_sq,
+        nullif(trim(regexp_replace(lower(strip_accents(coalesce(s.address_line, ''))),
+                                   '[^a-z0-9]+', ' ', 'g')), '') AS address,
+        list_distinct(list_filter(list_transform(coalesce(s.all_telecom, []),
+            lambda t: CASE WHEN NOT contains(t, '@') AND length({digits_t}) >= 9
+                           THEN right({digits_t}, 9) END),
+            lambda p: p IS NOT NULL)) AS phones,
+        nullif(lower(trim(coalesce(s.email, list_filter(coalesce(s.all_telecom, []),
+            lambda t: contains(t, '@'))[1]))), '') AS email,
+        CASE WHEN s.national_id_status = 'valid' THEN s.national_id_scheme END AS nid_scheme,
+        CASE WHEN s.national_id_status = 'valid' THEN s.national_id END AS nid,
+        coalesce(s.multiple_birth, false) AS multiple_birth
+    FROM {source} s
+    LEFT JOIN forms g ON g.raw = s.given
+    LEFT JOIN forms c ON c.raw = s.city
+    LEFT JOIN fam ON fam.record_id = s.record_id
+    LEFT JOIN given_words gw ON gw.record_id = s.record_id
+    CROSS JOIN LATERAL (SELECT CASE WHEN length(s.birth_date) >= 10
+                                    THEN TRY_CAST(left(s.birth_date, 10) AS DATE) END AS d) b
+)
+SELECT *,
+    -- name sounds for blocking, given and family alike (names are often written swapped)
+    list_distinct(list_filter(list_append(fam_sounds, given_sound), lambda x: x IS NOT NULL))
+        AS name_sounds,
+    list_transform(fam_sounds, lambda x: least(given_sound, x) || '|' || greatest(given_sound, x))
+        AS name_pairs
+FROM base
+"""
+
+TF_SQL = """
+CREATE OR REPLACE TEMP TABLE tf_{name} AS
+SELECT v, count(*) / (SELECT count(*) FROM features WHERE {present}) AS tf
+FROM (SELECT {value} AS v FROM features WHERE {present}) GROUP BY v
+"""
+# value -> how it is read from a feature row (lists are unnested)
+TERM_FREQUENCIES = {
+    "given": ("given_sq", "given_sq IS NOT NULL"),
+    "dob": ("dob", "dob IS NOT NULL"),
+    "postcode": ("postcode", "postcode IS NOT NULL"),
+    "city": ("city_sq", "city_sq IS NOT NULL"),
+    "family": ("unnest(fam)", "len(fam) > 0"),
+    "phone": ("unnest(phones)", "len(phones) > 0"),
+}
+
+
+# per record, the frequency of each of its family names and phone numbers (same order)
+ALIGNED_TF_SQL = """
+CREATE OR REPLACE TEMP TABLE features AS
+WITH fam_tf AS (
+    SELECT u.record_id, list(coalesce(t.tf, 1.0) ORDER BY u.i) AS fam_tf
+    FROM (SELECT record_id, unnest(fam) AS v, generate_subscripts(fam, 1) AS i FROM features) u
+    LEFT JOIN tf_family t ON t.v = u.v GROUP BY u.record_id),
+phone_tf AS (
+    SELECT u.record_id, list(coalesce(t.tf, 1.0) ORDER BY u.i) AS phone_tf
+    FROM (SELECT record_id, unnest(phones) AS v, generate_subscripts(phones, 1) AS i
+          FROM features) u
+    LEFT JOIN tf_phone t ON t.v = u.v GROUP BY u.record_id)
+SELECT row_number() OVER (ORDER BY f.record_id) - 1 AS row_index, f.*, tg.tf AS given_tf, td.tf AS dob_tf, tp.tf AS postcode_tf, tc.tf AS city_tf,
+    coalesce(ft.fam_tf, []) AS fam_tf, coalesce(pt.phone_tf, []) AS phone_tf
+FROM features f
+LEFT JOIN tf_given tg ON tg.v = f.given_sq
+LEFT JOIN tf_dob td ON td.v = f.dob
+LEFT JOIN tf_postcode tp ON tp.v = f.postcode
+LEFT JOIN tf_city tc ON tc.v = f.city_sq
+LEFT JOIN fam_tf ft ON ft.record_id = f.record_id
+LEFT JOIN phone_tf pt ON pt.record_id = f.record_id
+"""
+
+
+def build_features(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Make ``features`` (with term frequencies) from the records in relation ``source``."""
+    con.register("forms_arrow", _name_forms(con, source))
+    con.execute("CREATE OR REPLACE TEMP TABLE forms AS SELECT * FROM forms_arrow")
+    con.unregister("forms_arrow")
+    digits_t = _digits("t")
+    con.execute(FEATURES_SQL.format(source=source, digits_t=digits_t))
+    for name, (value, present) in TERM_FREQUENCIES.items():
+        con.execute(TF_SQL.format(name=name, value=value, present=present))
+    con.execute(ALIGNED_TF_SQL)
+    return int(con.execute("SELECT count(*) FROM features").fetchall()[0][0])

@@ -1,0 +1,182 @@
+"""Opt-outs: a patient's objection, by provider and MRN or by national identifier.
+
+An opt-out is recorded dated (the day it takes effect), with its legal basis, and kept
+in the vault (the identifier sealed, a blind index to find it again). Removing it is a
+new event, dated too: the history stays. An objection follows the *person*: whichever
+record it names, every record linked to that person is out, at every provider.
+
+``opted_out(vault, as_of)`` answers "who is opted out on day D" with the warehouse person
+ids, in one call: the opt-outs in force on D (the last event on or before D is an
+addition), matched against the vault's records, then extended to their people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from healthhub.exceptions import UserError
+from healthhub.identity import national_ids
+from healthhub.identity.crypto import SEPARATOR, Sealer, blind_indexes
+from healthhub.identity.vault import Vault
+
+KINDS = ("mrn", "national_id")
+
+
+@dataclass(frozen=True)
+class OptOut:
+    optout_id: int
+    kind: str
+    provider: str | None
+    scheme: str | None
+    in_force: bool
+    since: date | None  # when the current addition took effect
+    legal_basis: str | None
+    history: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(vars(self))
+        out["since"] = self.since.isoformat() if self.since else None
+        return out
+
+
+def _normalised(kind: str, value: str, scheme: str | None) -> tuple[str, str | None]:
+    value = value.strip()
+    if not value:
+        raise UserError("the identifier of an opt-out must not be empty")
+    if kind == "mrn":
+        return value, None
+    name = scheme or "fr-nir"
+    verdict = national_ids.validate(name, value)
+    if verdict.status == "invalid_format":
+        raise UserError(f"the national identifier is not a well-formed {name} number")
+    return verdict.value, name
+
+
+def _lookup_text(kind: str, provider: str | None, value: str, scheme: str | None) -> str:
+    return SEPARATOR.join((kind, provider or "", scheme or "", value))
+
+
+def add(vault: Vault, kind: str, value: str, effective: date, legal_basis: str, actor: str,
+        provider: str | None = None, scheme: str | None = None,
+        note: str | None = None) -> int:  # fmt: skip
+    """Record an objection; an identifier already objected to gets a new dated addition."""
+    if kind not in KINDS:
+        raise UserError(f"an opt-out names a patient by one of {', '.join(KINDS)}")
+    if kind == "mrn" and not provider:
+        raise UserError("an opt-out by MRN needs the provider whose MRN it is (--provider)")
+    if not legal_basis.strip():
+        raise UserError("an opt-out needs its legal basis (--basis)")
+    normal, scheme = _normalised(kind, value, scheme)
+    text = _lookup_text(kind, provider, normal, scheme)
+    value_key = int(blind_indexes(vault.keys.index, "optout", [text])[0])
+    sealed = Sealer(vault.keys.sealing).seal(text.encode(), b"optout")
+    con = vault.con
+    with vault.transaction():
+        known = con.execute("SELECT optout_id FROM vault.optout_event WHERE value_key = ? LIMIT 1",
+                            [value_key]).fetchall()  # fmt: skip
+        optout_id = int(known[0][0]) if known else int(
+            con.execute("SELECT nextval('vault.optout_seq')").fetchall()[0][0])  # fmt: skip
+        con.execute("INSERT INTO vault.optout_event VALUES (?, 'add', ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+                    [optout_id, kind, provider, value_key, sealed, effective, legal_basis, actor,
+                     note])  # fmt: skip
+    return optout_id
+
+
+def remove(vault: Vault, optout_id: int, effective: date, actor: str, note: str | None = None,
+           legal_basis: str | None = None) -> None:  # fmt: skip
+    """The patient withdraws the objection from ``effective`` on (the history is kept)."""
+    con = vault.con
+    rows = con.execute("SELECT kind, provider, value_key, sealed FROM vault.optout_event WHERE"
+                       " optout_id = ? ORDER BY recorded_at LIMIT 1", [optout_id]).fetchall()  # fmt: skip
+    if not rows:
+        raise UserError(f"no opt-out {optout_id} (healthhub optout list shows them)")
+    kind, provider, value_key, sealed = rows[0]
+    with vault.transaction():
+        con.execute("INSERT INTO vault.optout_event VALUES (?, 'remove', ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+                    [optout_id, kind, provider, value_key, sealed, effective, legal_basis, actor,
+                     note])  # fmt: skip
+
+
+def _in_force(vault: Vault, as_of: date) -> list[tuple[int, str, str | None, str]]:
+    """(optout_id, kind, provider, the sealed lookup text) of opt-outs in force on a day."""
+    rows = vault.con.execute(
+        """
+        SELECT optout_id, kind, provider, sealed FROM (
+            SELECT *, row_number() OVER (PARTITION BY optout_id
+                                         ORDER BY effective DESC, recorded_at DESC) AS latest
+            FROM vault.optout_event WHERE effective <= ?)
+        WHERE latest = 1 AND action = 'add'""",
+        [as_of],
+    ).fetchall()
+    sealer = Sealer(vault.keys.sealing)
+    return [(int(i), k, p, sealer.open(s, b"optout", f"opt-out {i}").decode())
+            for i, k, p, s in rows]  # fmt: skip
+
+
+def opted_out(vault: Vault, as_of: date) -> set[int]:
+    """Warehouse person ids of everyone opted out on ``as_of``, across every provider."""
+    wanted = _in_force(vault, as_of)
+    if not wanted:
+        return set()
+    kinds, providers, schemes, values = [], [], [], []
+    for _, kind, _provider, text in wanted:
+        _, p, scheme, value = text.split(SEPARATOR)
+        kinds.append(kind)
+        providers.append(p or None)
+        schemes.append(scheme or None)
+        values.append(value)
+    con = vault.con
+    con.register("optouts_arrow", pa.table({
+        "kind": pa.array(kinds, pa.string()), "provider": pa.array(providers, pa.string()),
+        "scheme": pa.array(schemes, pa.string()), "value": pa.array(values, pa.string())}))  # fmt: skip
+    vault.load_identities(name="optout_identity")
+    rows = con.execute("""
+        SELECT DISTINCT p.person_id FROM optout_identity i
+        JOIN optouts_arrow o ON (o.kind = 'mrn' AND o.provider = i.provider
+                                 AND (i.mrn = o.value OR list_contains(i.all_identifiers, o.value)))
+                             OR (o.kind = 'national_id' AND i.national_id_scheme = o.scheme
+                                 AND i.national_id = o.value)
+        JOIN vault.person p ON p.person_seq = i.person_seq""").fetchall()
+    con.unregister("optouts_arrow")
+    con.execute("DROP TABLE optout_identity")
+    return {int(r[0]) for r in rows}
+
+
+def listing(vault: Vault, as_of: date) -> list[OptOut]:
+    """Every opt-out with its history and whether it is in force on ``as_of`` (no values)."""
+    con = vault.con
+    rows = con.execute("""
+        SELECT optout_id, action, kind, provider, effective, legal_basis, recorded_by,
+            CAST(recorded_at AS VARCHAR), note
+        FROM vault.optout_event ORDER BY optout_id, effective, recorded_at""").fetchall()
+    in_force = {i for i, *_ in _in_force(vault, as_of)}
+    found: dict[int, OptOut] = {}
+    sealer = Sealer(vault.keys.sealing)
+    schemes: dict[int, str | None] = {}
+    for optout_id, sealed in con.execute(
+        "SELECT optout_id, any_value(sealed) FROM vault.optout_event GROUP BY 1"
+    ).fetchall():
+        schemes[int(optout_id)] = sealer.open(sealed, b"optout", "opt-out").decode().split(
+            SEPARATOR)[2] or None  # fmt: skip
+    for optout_id, action, kind, provider, effective, basis, who, at, note in rows:
+        entry = found.get(optout_id) or OptOut(int(optout_id), kind, provider,
+                                               schemes.get(int(optout_id)), False, None, None, [])  # fmt: skip
+        entry.history.append({"action": action, "effective": effective.isoformat(),
+                              "legal_basis": basis, "recorded_by": who, "recorded_at": at,
+                              "note": note})  # fmt: skip
+        found[optout_id] = entry
+    out = []
+    for entry in found.values():
+        adds = [
+            h for h in entry.history if h["action"] == "add" and h["effective"] <= as_of.isoformat()
+        ]
+        current = adds[-1] if adds and entry.optout_id in in_force else None
+        out.append(OptOut(entry.optout_id, entry.kind, entry.provider, entry.scheme,
+                          entry.optout_id in in_force,
+                          date.fromisoformat(current["effective"]) if current else None,
+                          current["legal_basis"] if current else None, entry.history))  # fmt: skip
+    return out
