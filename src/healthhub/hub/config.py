@@ -141,7 +141,7 @@ def init_hub(root: Path, name: str | None = None) -> Hub:
     for private in (hub.landing, hub.vault, hub.work, hub.quarantine):
         private.chmod(0o700)  # raw records and identifiers: the hub's owner only
     KeyStore(hub.keys).create()
-    RunStore(hub.governance).close()
+    RunStore(hub.governance, hub.landing).close()
     from healthhub.standardize.warehouse import create_warehouse
 
     create_warehouse(hub)

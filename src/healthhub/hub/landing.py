@@ -2,7 +2,8 @@
 
 A file lands at ``landing/sha256/<first two hex digits>/<sha256><suffixes>`` (the suffixes
 keep the format readable, e.g. ``.ndjson.gz``), with its provenance (provider, size,
-received time, original name) in the governance store. Landing bytes that the same
+received time) in the governance store and its original name in the landing zone's own
+``provenance.sqlite`` (a provider may name files after patients). Landing bytes that the same
 provider already sent changes nothing: the file is reported as already landed and is not
 processed again — unless the run that landed it did not finish, in which case the new run
 takes it over.

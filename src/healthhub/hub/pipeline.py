@@ -55,7 +55,7 @@ def ingest(hub: Hub, provider: str, paths: Sequence[Path], engine_name: str | No
 
 def _ingest_locked(hub: Hub, provider: str, files: list[Path], engine_name: str | None,
                    progress: Progress | None) -> dict[str, Any]:  # fmt: skip
-    store = RunStore(hub.governance)
+    store = RunStore(hub.governance, hub.landing)
     try:
         sources = [str(f.resolve()) for f in files]
         for run in reversed(store.runs(provider)):
@@ -71,7 +71,7 @@ def _ingest_locked(hub: Hub, provider: str, files: list[Path], engine_name: str 
 
 def resume(hub: Hub, run_id: str, engine_name: str | None = None,
            progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
-    with hub_lock(hub.root), closing(RunStore(hub.governance)) as store:
+    with hub_lock(hub.root), closing(RunStore(hub.governance, hub.landing)) as store:
         run = store.get(run_id)
         if run.state == "standardized":
             raise UserError(f"run {run_id} is 'standardized', not failed: nothing to resume")

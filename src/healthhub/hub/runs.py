@@ -34,17 +34,28 @@ TRANSITIONS: dict[str, set[str]] = {
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS landed_file (
     sha256 TEXT NOT NULL, provider TEXT NOT NULL, size INTEGER NOT NULL,
-    received_at TEXT NOT NULL, original_name TEXT NOT NULL, object_path TEXT NOT NULL,
+    received_at TEXT NOT NULL, object_path TEXT NOT NULL,
     run_id TEXT NOT NULL, PRIMARY KEY (sha256, provider));
 CREATE TABLE IF NOT EXISTS run (
     run_id TEXT PRIMARY KEY, provider TEXT NOT NULL, engine TEXT NOT NULL,
     state TEXT NOT NULL, reached TEXT NOT NULL, reason TEXT,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS run_file (
-    run_id TEXT NOT NULL, position INTEGER NOT NULL, source_path TEXT NOT NULL,
-    sha256 TEXT, PRIMARY KEY (run_id, position));
+    run_id TEXT NOT NULL, position INTEGER NOT NULL, sha256 TEXT,
+    PRIMARY KEY (run_id, position));
 CREATE TABLE IF NOT EXISTS run_event (
     run_id TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL, reason TEXT);
+"""
+# names of files as the providers sent them: a provider may name a file after a patient,
+# so they stay with the landed files (the landing zone), not in the governance store
+PROVENANCE_NAME = "provenance.sqlite"
+PROVENANCE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS provenance.run_source (
+    run_id TEXT NOT NULL, position INTEGER NOT NULL, source_path TEXT NOT NULL,
+    PRIMARY KEY (run_id, position));
+CREATE TABLE IF NOT EXISTS provenance.landed_name (
+    sha256 TEXT NOT NULL, provider TEXT NOT NULL, original_name TEXT NOT NULL,
+    received_at TEXT NOT NULL);
 """
 
 
@@ -69,17 +80,30 @@ class Run:
 
 
 class RunStore:
-    def __init__(self, path: Path) -> None:
+    """Runs in the governance store; with ``landing``, the file names in the landing zone's
+    provenance store too (needed to land and resume, not to list runs)."""
+
+    def __init__(self, path: Path, landing: Path | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)  # writes commit at the end of each `with self.db:`
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(SCHEMA)
+        self.has_provenance = landing is not None
+        if landing is not None:
+            landing.mkdir(parents=True, exist_ok=True)
+            self.db.execute("ATTACH DATABASE ? AS provenance", (str(landing / PROVENANCE_NAME),))
+            self.db.executescript(PROVENANCE_SCHEMA)
+
+    def _needs_provenance(self) -> None:
+        if not self.has_provenance:
+            raise RuntimeError("this RunStore was opened without the landing zone")
 
     def close(self) -> None:
         self.db.close()
 
     # --- runs -----------------------------------------------------------------------
     def create(self, provider: str, engine: str, files: list[Path]) -> Run:
+        self._needs_provenance()
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         at = now()
         with self.db:
@@ -87,8 +111,10 @@ class RunStore:
                 "INSERT INTO run VALUES (?, ?, ?, 'received', 'received', NULL, ?, ?, '{}')",
                 (run_id, provider, engine, at, at),
             )
+            self.db.executemany("INSERT INTO run_file VALUES (?, ?, NULL)",
+                                [(run_id, i) for i in range(len(files))])  # fmt: skip
             self.db.executemany(
-                "INSERT INTO run_file VALUES (?, ?, ?, NULL)",
+                "INSERT INTO provenance.run_source VALUES (?, ?, ?)",
                 [(run_id, i, str(f)) for i, f in enumerate(files)],
             )
             self.db.execute("INSERT INTO run_event VALUES (?, 'received', ?, NULL)", (run_id, at))
@@ -147,9 +173,12 @@ class RunStore:
         )
 
     def files(self, run_id: str) -> list[tuple[str, str | None]]:
+        """(source path, sha256 once landed) of each file of the run, in order."""
+        self._needs_provenance()
         return list(
             self.db.execute(
-                "SELECT source_path, sha256 FROM run_file WHERE run_id = ? ORDER BY position",
+                "SELECT s.source_path, f.sha256 FROM run_file f JOIN provenance.run_source s"
+                " USING (run_id, position) WHERE f.run_id = ? ORDER BY f.position",
                 (run_id,),
             )
         )
@@ -174,11 +203,15 @@ class RunStore:
 
     def record_landing(self, run_id: str, position: int, provider: str, sha256: str, size: int,
                        original: str, object_path: str) -> None:  # fmt: skip
+        self._needs_provenance()
+        at = now()
         with self.db:
             self.db.execute(
-                "INSERT OR IGNORE INTO landed_file VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sha256, provider, size, now(), original, object_path, run_id),
+                "INSERT OR IGNORE INTO landed_file VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, provider, size, at, object_path, run_id),
             )
+            self.db.execute("INSERT INTO provenance.landed_name VALUES (?, ?, ?, ?)",
+                            (sha256, provider, original, at))  # fmt: skip
             self.db.execute(
                 "UPDATE run_file SET sha256 = ? WHERE run_id = ? AND position = ?",
                 (sha256, run_id, position),

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from healthhub.identity import names
+from healthhub.identity.linkage.model import DEFAULT_U, TF_PSEUDO_RECORDS
 
 FORM_COLUMNS = ("given", "all_given", "all_family", "city")
 
@@ -126,19 +127,23 @@ SELECT *,
 FROM base
 """
 
+# share of records with the value, smoothed towards the usual frequency of an agreement
+# (DEFAULT_U) so that a small hub's counts do not make every shared value look common
 TF_SQL = """
 CREATE OR REPLACE TEMP TABLE tf_{name} AS
-SELECT v, count(*) / (SELECT count(*) FROM features WHERE {present}) AS tf
+SELECT v, (count(*) + {pseudo} * {usual}) / ((SELECT count(*) FROM features WHERE {present})
+                                             + {pseudo}) AS tf
 FROM (SELECT {value} AS v FROM features WHERE {present}) GROUP BY v
 """
-# value -> how it is read from a feature row (lists are unnested)
+# value -> how it is read from a feature row (lists are unnested), and which comparison
+# level's usual frequency it is smoothed towards
 TERM_FREQUENCIES = {
-    "given": ("given_sq", "given_sq IS NOT NULL"),
-    "dob": ("dob", "dob IS NOT NULL"),
-    "postcode": ("postcode", "postcode IS NOT NULL"),
-    "city": ("city_sq", "city_sq IS NOT NULL"),
-    "family": ("unnest(fam)", "len(fam) > 0"),
-    "phone": ("unnest(phones)", "len(phones) > 0"),
+    "given": ("given_sq", "given_sq IS NOT NULL", ("given", 0)),
+    "dob": ("dob", "dob IS NOT NULL", ("birth_date", 0)),
+    "postcode": ("postcode", "postcode IS NOT NULL", ("place", 0)),
+    "city": ("city_sq", "city_sq IS NOT NULL", ("place", 1)),
+    "family": ("unnest(fam)", "len(fam) > 0", ("family", 0)),
+    "phone": ("unnest(phones)", "len(phones) > 0", ("phone", 0)),
 }
 
 
@@ -173,7 +178,9 @@ def build_features(con: duckdb.DuckDBPyConnection, source: str) -> int:
     con.unregister("forms_arrow")
     digits_t = _digits("t")
     con.execute(FEATURES_SQL.format(source=source, digits_t=digits_t))
-    for name, (value, present) in TERM_FREQUENCIES.items():
-        con.execute(TF_SQL.format(name=name, value=value, present=present))
+    for name, (value, present, (comparison, level)) in TERM_FREQUENCIES.items():
+        usual = DEFAULT_U[comparison][level]
+        con.execute(TF_SQL.format(name=name, value=value, present=present, usual=usual,
+                                  pseudo=TF_PSEUDO_RECORDS))  # fmt: skip
     con.execute(ALIGNED_TF_SQL)
     return int(con.execute("SELECT count(*) FROM features").fetchall()[0][0])

@@ -125,7 +125,8 @@ def _split(vault: Vault, person_seq: int, settings: LinkSettings) -> list[int]:
             {", ".join(IDENTITY_COLUMNS)} FROM identity""")
     build_features(con, "linkage_records")
     con.execute("CREATE OR REPLACE TEMP TABLE pairs AS SELECT l.record_id AS id_l,"
-                " r.record_id AS id_r FROM features l JOIN features r ON l.record_id < r.record_id")  # fmt: skip
+                " r.record_id AS id_r, 0 AS rules FROM features l JOIN features r"
+                " ON l.record_id < r.record_id")  # fmt: skip
     con.execute("""
         CREATE OR REPLACE TEMP TABLE decisions AS
         SELECT source_key_a, source_key_b, arg_max(decision, decided_at) AS decision

@@ -203,12 +203,15 @@ class Vault:
         plain = self._sealer.open(sealed, segment_id.encode(), str(path))
         return pq.read_table(io.BytesIO(plain))
 
-    def load_identities(self, where: str = "TRUE", name: str = "identity") -> int:
-        """Decrypt the active records (``where`` on ``record r``) into the temp table ``name``.
+    def load_identities(self, where: str = "TRUE", name: str = "identity",
+                        active_only: bool = True) -> int:  # fmt: skip
+        """Decrypt the records (``where`` on ``record r``; the active ones unless
+        ``active_only`` is false) into the temp table ``name``.
 
         Segments are read one at a time, so memory holds one segment besides the table,
         which the engine may spill to the vault's tmp folder.
         """
+        active = "r.active" if active_only else "TRUE"
         self.con.execute(f"DROP TABLE IF EXISTS memory.{name}")
         self.con.register("seg_rows", SEGMENT_SCHEMA.empty_table())
         self.con.execute(
@@ -219,7 +222,7 @@ class Vault:
         segments = [
             row[0]
             for row in self.con.execute(
-                f"SELECT DISTINCT segment_id FROM vault.record r WHERE r.active AND ({where})"
+                f"SELECT DISTINCT segment_id FROM vault.record r WHERE {active} AND ({where})"
                 " ORDER BY 1"
             ).fetchall()
         ]
@@ -229,7 +232,7 @@ class Vault:
             self.con.execute(
                 f"INSERT INTO {name} SELECT r.*, s.* EXCLUDE (record_id) FROM seg_rows s"
                 " JOIN vault.record r USING (record_id)"
-                f" WHERE r.active AND r.segment_id = ? AND ({where})",
+                f" WHERE {active} AND r.segment_id = ? AND ({where})",
                 [segment_id],
             )
             self.con.unregister("seg_rows")

@@ -80,7 +80,7 @@ def _best_jw(a: str, b: str) -> str:
 
 
 def _overlap(a: str, b: str) -> str:
-    return f"len(list_intersect({a}, {b})) > 0"
+    return f"list_has_any({a}, {b})"
 
 
 # given and family name written the other way round (a frequent registration slip)

@@ -36,17 +36,20 @@ from healthhub.identity.linkage.comparisons import COMPARISONS, comparison_colum
 from healthhub.identity.linkage.model import (
     Model,
     default_model,
-    expectation_maximisation,
+    estimate_by_sessions,
+    implausible,
     m_from_labelled,
+    match_share,
     u_from_counts,
 )
 
 LEVEL_COLUMNS = [f"g_{c.name}" for c in COMPARISONS]
 MIN_LABELLED = 30  # known matches needed to start EM from them
-# relatives, not one person: wholly different given names for one family name and home
-# (or both records marked as a multiple birth, with given names that differ)
+# relatives, not one person: one family name and home, and wholly different given names
+# (siblings, twins, a couple) or birth dates years apart (a parent and a child, even of
+# one name); or both records marked as a multiple birth with given names that differ
 GUARD = """NOT by_national_id AND (
-    (g_given = 5 AND g_family IN (0, 1) AND (g_address = 0 OR g_phone = 0))
+    (g_family IN (0, 1) AND (g_address = 0 OR g_phone = 0) AND (g_given = 5 OR g_birth_date = 4))
     OR (both_multiple_birth AND g_given >= 3))"""
 
 
@@ -57,7 +60,7 @@ class LinkSettings:
     max_block_size: int = 1000
     memory_budget: int = 4 * 1024**3  # bytes the candidate pairs may take
     min_pairs_for_em: int = 2000
-    random_pairs: int = 1_000_000
+    random_pairs: int = 300_000
 
 
 class LinkageTooLarge(UserError):
@@ -95,7 +98,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 def _pair_levels_sql(pairs: str, where: str = "TRUE") -> str:
     """Levels and term frequencies of each pair in ``pairs`` (columns id_l, id_r)."""
     return f"""
-        SELECT p.id_l, p.id_r,
+        SELECT p.id_l, p.id_r, p.rules,
             coalesce(l.nid_scheme = r.nid_scheme AND l.nid = r.nid, false) AS by_national_id,
             coalesce(l.multiple_birth AND r.multiple_birth, false) AS both_multiple_birth,
             {comparison_columns()}, {tf_columns()}
@@ -114,8 +117,8 @@ def estimate_u(con: duckdb.DuckDBPyConnection, draws: int) -> dict[str, list[flo
         return u_from_counts(counts)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE random_pairs AS
-        SELECT l.record_id AS id_l, r.record_id AS id_r FROM
-            (SELECT hash(k, 'left') % {n} AS a, hash(k, 'right') % {n} AS b
+        SELECT l.record_id AS id_l, r.record_id AS id_r, 0 AS rules FROM
+            (SELECT hash(2 * k) % {n} AS a, hash(2 * k + 1) % {n} AS b
              FROM range({draws}) t(k)) d
         JOIN features l ON l.row_index = d.a JOIN features r ON r.row_index = d.b
         WHERE d.a <> d.b""")
@@ -138,12 +141,14 @@ def fit_model(con: duckdb.DuckDBPyConnection, u: dict[str, list[float]], stored:
               min_pairs: int) -> Model:  # fmt: skip
     """EM on this delivery's compared pairs, or the stored model when they are too few."""
     rows = con.execute(
-        f"SELECT {', '.join(LEVEL_COLUMNS)}, by_national_id, count(*) FROM compared GROUP BY ALL"
+        f"SELECT {', '.join(LEVEL_COLUMNS)}, rules, by_national_id, count(*) FROM compared"
+        " GROUP BY ALL"
     ).fetchall()
     if not rows:
         return _with_u(stored, u) if stored else default_model(u)
     data = np.array(rows, dtype=np.int64)
-    patterns, labelled, counts = data[:, : len(COMPARISONS)], data[:, -2] == 1, data[:, -1]
+    patterns, rules = data[:, : len(COMPARISONS)], data[:, -3]
+    labelled, counts = data[:, -2] == 1, data[:, -1]
     total = int(counts.sum())
     if total < min_pairs:
         model = _with_u(stored, u) if stored else default_model(u)
@@ -153,7 +158,14 @@ def fit_model(con: duckdb.DuckDBPyConnection, u: dict[str, list[float]], stored:
     if int(counts[labelled].sum()) >= MIN_LABELLED:
         start = Model(m_from_labelled(patterns[labelled], counts[labelled]), u,
                       float(counts[labelled].sum() / total), notes=start.notes)  # fmt: skip
-    return expectation_maximisation(patterns, counts, labelled, start)
+    sessions = [(bit, rule.fixes) for bit, rule in enumerate(blocking.RULES)]
+    estimated = estimate_by_sessions(patterns, rules, counts, labelled, start, sessions)
+    problem = implausible(estimated)
+    if problem:
+        start.notes = [*start.notes, f"EM estimate set aside: {problem}"]
+        start.prior = match_share(patterns, counts, labelled, start)
+        return start
+    return estimated
 
 
 def _with_u(model: Model, u: dict[str, list[float]]) -> Model:
@@ -253,7 +265,8 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
     new = _scalar(con, "SELECT count(*) FROM features WHERE is_new")
     total = _scalar(con, "SELECT count(*) FROM features")
     possible = new * (total - new) + new * (new - 1) // 2
-    model.prior_weight_used = model.prior_weight(compared, possible)
+    estimated = "estimated by EM" in model.notes
+    model.prior_weight_used = model.prior_weight(compared, possible, 0 if estimated else new)
     decide_pairs(con, model, settings)
     counts = dict(
         con.execute("SELECT decision || '|' || basis, count(*) FROM decided GROUP BY 1").fetchall()
