@@ -1,8 +1,9 @@
 """The `healthhub synth` command: generate a synthetic population from the command line.
 
-Usage errors (fewer than one person or provider, an output folder that is not empty)
-print one line and exit with status 2. Long runs report progress on stderr about every
-5%; the summary goes to stdout, for people or, with `--json`, as one JSON object.
+Usage errors (fewer than one person or provider, an output folder that is not empty,
+workers for a run with clinical history) print one line and exit with status 2. Long runs
+report progress on stderr about every 5%; the summary goes to stdout, for people or, with
+`--json`, as one JSON object.
 """
 
 from __future__ import annotations
@@ -54,20 +55,31 @@ def _clear_previous_run(output: Path) -> None:
               help="ndjson: one bulk-export file per provider and resource type (ndjson.gz: "
                    "gzipped); "
                    "bundles: one transaction Bundle per provider and patient.")  # fmt: skip
+@click.option("--demographics-only", is_flag=True,
+              help="Write only the Patient records (and the providers' own resources) and the "
+                   "ground truth, without clinical history: fast, for record-linkage "
+                   "benchmarks.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes sharing a --demographics-only run in NDJSON, on a machine with "
+                   "several real cores; the output is the same whatever their number.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--force", is_flag=True,
               help="Write into a non-empty folder, replacing an earlier synth output there.")  # fmt: skip
 def synth_command(patients: int, providers: int, seed: int, output: Path, fmt: str,
-                  as_json: bool, force: bool) -> None:  # fmt: skip
+                  demographics_only: bool, workers: int, as_json: bool,
+                  force: bool) -> None:  # fmt: skip
     """Generate synthetic FHIR R4 data (Synthea-like) for a population and its providers.
 
     Writes one folder per provider, ground_truth.csv (which source patient record is
-    which person) and manifest.json.
+    which person, and the hard cases of record linkage each record carries) and
+    manifest.json.
     """
     if patients < 1:
         _fail(f"--patients must be at least 1 (got {patients}).")
     if providers < 1:
         _fail(f"--providers must be at least 1 (got {providers}).")
+    if workers > 1 and (not demographics_only or fmt == "bundles"):
+        _fail("--workers needs --demographics-only and an NDJSON format.")
     if output.exists() and not output.is_dir():
         _fail(f"{output} is a file; give a folder to --output.")
     if output.is_dir() and any(output.iterdir()):
@@ -89,7 +101,8 @@ def synth_command(patients: int, providers: int, seed: int, output: Path, fmt: s
             next_report = percent - percent % 5 + 5
 
     try:
-        summary = generate(output, patients, providers, seed, fmt, progress=report)
+        summary = generate(output, patients, providers, seed, fmt, progress=report,
+                           clinical=not demographics_only, workers=workers)  # fmt: skip
     except SynthError as error:
         _fail(f"{error}.")
     except OSError as error:
@@ -97,14 +110,21 @@ def synth_command(patients: int, providers: int, seed: int, output: Path, fmt: s
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
         return
-    rate = summary.resources / summary.seconds if summary.seconds else 0.0
+    seconds = summary.seconds or 1e-9
     click.echo(
         f"Generated {summary.people:,} people: {summary.source_patients:,} source patient "
         f"records at {providers} providers, {summary.resources:,} resources "
-        f"in {summary.seconds:.1f} s ({rate:,.0f} resources/s)."
+        f"in {summary.seconds:.1f} s ({summary.people / seconds:,.0f} people/s, "
+        f"{summary.resources / seconds:,.0f} resources/s)"
+        + (", demographics only." if demographics_only else ".")
     )
     click.echo("Resources by type:")
     width = max(len(kind) for kind in summary.resources_by_type)
     for kind, count in sorted(summary.resources_by_type.items(), key=lambda item: -item[1]):
         click.echo(f"  {kind:<{width}}  {count:>12,}")
+    if summary.cases:
+        click.echo("Hard cases of record linkage (Patient records carrying each):")
+        width = max(len(case) for case in summary.cases)
+        for case, count in summary.cases.items():
+            click.echo(f"  {case:<{width}}  {count:>12,}")
     click.echo(f"Output: {summary.out_dir} ({fmt}; ground truth in ground_truth.csv)")

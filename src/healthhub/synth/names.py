@@ -1,7 +1,9 @@
-"""Demographic tables for synthetic people: names, nicknames, places and streets.
+"""Demographic tables for synthetic people: names, nicknames, spellings, places, streets.
 
 Names mix French and international first and family names, split by generation so that
-older people carry older names. Places are French communes with their postal code, their
+older people carry older names. Nicknames and groups of spellings (transliterations,
+particles joined or split, lost accents) are the other ways a registration desk writes
+a name down. Places are French communes with their postal code, their
 département and their INSEE commune number (the last three digits of the code), which the
 national identifier (NIR) of a person born there carries. Countries of birth abroad carry
 their INSEE country code (département 99).
@@ -21,11 +23,13 @@ MALE_MIDDLE = (
     "Frédéric", "David", "Thierry", "Pascal", "Julien", "Vincent", "Fabrice", "Cédric",
     "Jérôme", "Franck", "Guillaume", "Arnaud", "Mathieu", "Karim", "Samir", "Rachid",
     "Mamadou", "João", "Marco", "Jean-Marc", "Jean-François", "Anthony", "Kevin",
+    "Alexandre", "Aleksandr",
 )
 MALE_YOUNGER = (
     "Lucas", "Hugo", "Louis", "Gabriel", "Arthur", "Léo", "Raphaël", "Jules", "Adam", "Nathan",
     "Ethan", "Tom", "Théo", "Maël", "Noah", "Paul", "Sacha", "Mathis", "Enzo", "Rayan",
     "Youssef", "Ibrahim", "Moussa", "Ilyes", "Luca", "Wei", "Minh", "Elias", "Nolan", "Timéo",
+    "Mohamed",
 )
 FEMALE_OLDER = (
     "Marie", "Jeanne", "Françoise", "Monique", "Catherine", "Nicole", "Jacqueline", "Anne",
@@ -60,22 +64,70 @@ FAMILY = (
     "Le Gall", "Le Roux", "N'Diaye", "Diallo", "Traoré", "Benali", "Haddad", "Mansouri",
     "Ben Salah", "Belkacem", "Dos Santos", "Ferreira", "Rossi", "Bianchi", "Kowalski",
     "Cohen", "Lévy", "O'Neill", "Schneider", "Tran", "Pham", "Kone", "Camara", "Saint-Martin",
+    "Tchaikovski", "Ivanov",
 )
-#: Given name -> other ways a provider may record it.
-VARIANTS = {
+#: Given name -> the short forms, nicknames and split compounds a desk may write instead.
+NICKNAMES = {
     "Alexandre": ("Alex",), "Nicolas": ("Nico",), "Christophe": ("Chris",),
-    "Catherine": ("Cathy", "Katherine"), "Isabelle": ("Isa",), "Frédéric": ("Fred",),
-    "Stéphane": ("Steph",), "Philippe": ("Phil",), "Mohamed": ("Mohammed", "Mohammad"),
-    "Mathieu": ("Matthieu",), "Jérôme": ("Jerome",), "Anthony": ("Antony",),
-    "Sébastien": ("Seb",), "Guillaume": ("Guilhem",), "Léa": ("Lea",), "Zoé": ("Zoe",),
+    "Catherine": ("Cathy",), "Isabelle": ("Isa",), "Frédéric": ("Fred",),
+    "Stéphane": ("Steph",), "Philippe": ("Phil",), "Sébastien": ("Seb",),
+    "Guillaume": ("Guilhem",), "Jacqueline": ("Jacky",), "Véronique": ("Véro",),
     "Jean-Pierre": ("Jean Pierre", "J-Pierre", "Jean"), "Jean-Claude": ("Jean Claude", "Jean"),
     "Jean-Marc": ("Jean Marc",), "Jean-François": ("Jean Francois", "J-François"),
     "Marie-Thérèse": ("Marie Thérèse", "Marie"), "Marie-Claire": ("Marie Claire",),
     "Anne-Sophie": ("Anne Sophie", "Anne"), "Marie-Laure": ("Marie Laure", "Marie"),
-    "Youssef": ("Youssouf", "Yusuf"), "Leila": ("Leïla", "Layla"), "Yasmine": ("Yasmina",),
-    "Mamadou": ("Mamadu",), "Fatoumata": ("Fatou",), "Giuseppe": ("Joseph",),
-    "Abdelkader": ("Abdel", "Kader"), "Josette": ("Jo",), "Suzanne": ("Suzy",),
+    "Fatoumata": ("Fatou",), "Abdelkader": ("Abdel", "Kader"), "Josette": ("Jo",),
+    "Suzanne": ("Suzy",),
 }
+#: Given names written in several ways: transliterations (from Arabic, Cyrillic, Wolof,
+#: Vietnamese...), French and foreign spellings, lost or added accents. Any member of a
+#: group may be recorded for any other.
+GIVEN_SPELLINGS = (
+    ("Mohamed", "Mohammed", "Muhammad", "Mohammad", "Mouhamed"),
+    ("Youssef", "Yusuf", "Youcef", "Youssouf", "Yousef"),
+    ("Aleksandr", "Alexandre", "Oleksandr", "Alexander", "Aleksander"),
+    ("Ahmed", "Ahmad", "Ahmet"), ("Abdelkader", "Abdel Kader", "Abdelkadir"),
+    ("Rachid", "Rashid", "Rachide"), ("Karim", "Kareem"), ("Samir", "Sameer"),
+    ("Ibrahim", "Ibrahima", "Brahim"), ("Moussa", "Musa", "Mousa"),
+    ("Ilyes", "Ilyès", "Elyes", "Ilyas", "Ilias"), ("Rayan", "Rayane", "Ryan"),
+    ("Mamadou", "Mamadu", "Mamady"), ("Elias", "Elyas"), ("Mathieu", "Matthieu"),
+    ("Mathis", "Mathys", "Matis"), ("Sacha", "Sasha", "Sascha"), ("Anthony", "Antony"),
+    ("Franck", "Frank"), ("Kevin", "Kévin"), ("Éric", "Eric", "Erik"), ("Jérôme", "Jerome"),
+    ("Noah", "Noa"), ("Théo", "Theo", "Téo"), ("Raphaël", "Raphael", "Rafael"),
+    ("Timéo", "Timeo"), ("João", "Joao"), ("José", "Jose"), ("Giuseppe", "Joseph"),
+    ("Fatima", "Fatma", "Fatimah"), ("Yamina", "Yamna"),
+    ("Leila", "Leïla", "Layla", "Laila", "Leyla"), ("Yasmine", "Yasmina", "Yasmin"),
+    ("Samira", "Sameera"), ("Nadia", "Nadiya", "Nadja"), ("Aminata", "Aminatou"),
+    ("Fatoumata", "Fatimata"), ("Nour", "Nur", "Noor"), ("Aya", "Aïa"),
+    ("Agnieszka", "Agnieska"), ("Laetitia", "Lætitia", "Laëtitia", "Letitia"),
+    ("Stéphanie", "Stephanie"), ("Émilie", "Emilie", "Emily"), ("Élodie", "Elodie"),
+    ("Karine", "Carine"), ("Nathalie", "Natalie"), ("Catherine", "Katherine"),
+    ("Isabelle", "Isabel"), ("Michèle", "Michelle"), ("Chloé", "Chloe"), ("Léa", "Lea"),
+    ("Zoé", "Zoe"), ("Inès", "Ines"), ("Léna", "Lena"), ("Sarah", "Sara"),
+    ("Clara", "Klara"), ("Maëlys", "Maelys", "Maëlis"), ("Giulia", "Julia"), ("Anna", "Ana"),
+)
+#: Family names written in several ways: transliterations, particles joined or split
+#: (Ben Salah, Da Silva, Le Gall), Saint abbreviated, German umlauts, lost accents, and
+#: names commonly confused with a near neighbour (Leclerc, Leclercq).
+FAMILY_SPELLINGS = (
+    ("Nguyen", "Nguyên", "Nguyễn"), ("Tran", "Trần"), ("Pham", "Phạm"),
+    ("Schmitt", "Schmidt", "Schmit"), ("Muller", "Müller", "Mueller"),
+    ("Meyer", "Meier", "Mayer"), ("Schneider", "Schneyder"),
+    ("Lefebvre", "Lefèvre", "Lefevre"), ("Leclerc", "Leclercq"), ("Gauthier", "Gautier"),
+    ("Dupont", "Dupond"), ("Ben Salah", "Bensalah", "Ben-Salah"), ("Benali", "Ben Ali"),
+    ("Da Silva", "Dasilva", "Da-Silva", "De Silva"), ("Dos Santos", "Dossantos", "Dos-Santos"),
+    ("N'Diaye", "Ndiaye", "N Diaye"), ("Le Gall", "Legall", "Le-Gall"), ("Le Roux", "Leroux"),
+    ("Saint-Martin", "St-Martin", "Saint Martin", "St Martin"),
+    ("O'Neill", "ONeill", "O Neill", "O'Neil"), ("Kowalski", "Kovalski", "Kowalsky"),
+    ("Tchaikovski", "Tchaïkovsky", "Tchaikovsky", "Tchaïkovski"), ("Ivanov", "Ivanoff"),
+    ("Haddad", "Hadad", "Hadded"), ("Belkacem", "Belkassem", "Belgacem"),
+    ("Mansouri", "Mansoury"), ("Traoré", "Traore"), ("Diallo", "Dialo"), ("Kone", "Koné"),
+    ("Camara", "Kamara"), ("Lévy", "Levy", "Levi"), ("Cohen", "Cohn", "Kohen"),
+    ("Fernandez", "Fernandes", "Fernández"), ("Rodriguez", "Rodrigues", "Rodríguez"),
+    ("Martinez", "Martínez"), ("Lopez", "López"), ("Perez", "Pérez"), ("Sanchez", "Sánchez"),
+    ("Garcia", "García"), ("Ferreira", "Ferreyra"), ("Rousseau", "Rousseaux"),
+    ("Henry", "Henri"), ("Caron", "Carron"), ("Noël", "Noel"), ("Guérin", "Guerin"),
+)
 #: (commune, postal code, département, INSEE commune number, relative population)
 PLACES = (
     ("Paris", "75014", "75", "114", 60), ("Paris", "75011", "75", "111", 40),

@@ -76,7 +76,7 @@ def id_maker(getrandbits: Callable[[int], int]) -> Callable[[], str]:
     """A function drawing version-4 UUID strings from a random generator's bits."""
 
     def new_id() -> str:
-        h = f"{getrandbits(128) & _UUID_CLEAR | _UUID_SET:032x}"
+        h = (getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     return new_id

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from healthhub.synth import codes, names
-from healthhub.synth.people import HouseStyle
 from healthhub.synth.primitives import codeable, id_maker
+from healthhub.synth.registration import HouseStyle
 
 KINDS = ("hospital", "lab", "radiology", "clinic")
 #: Locations each kind of provider has (codes.LOCATIONS keys).
@@ -33,6 +33,16 @@ _MISSING_NIR = {"hospital": 0.08, "clinic": 0.15, "lab": 0.3, "radiology": 0.35}
 _LOCATION_KINDS = {key: (code, label) for key, code, label in codes.LOCATIONS}
 
 Linker = Callable[[str, str], dict[str, str]]
+
+
+def literal_reference(resource_type: str, resource_id: str) -> dict[str, str]:
+    """A reference within bulk NDJSON output: `Patient/<id>`."""
+    return {"reference": f"{resource_type}/{resource_id}"}
+
+
+def urn_reference(resource_type: str, resource_id: str) -> dict[str, str]:
+    """A reference within a transaction bundle: `urn:uuid:<id>`."""
+    return {"reference": f"urn:uuid:{resource_id}"}
 
 
 def provider_key(index: int) -> str:
@@ -60,11 +70,13 @@ class Provider:
     location_refs: dict[str, dict[str, str]]
     style: HouseStyle
     mrn_system: str
-    next_mrn: int  # medical record numbers are handed out in order
+    first_mrn: int
 
-    def new_mrn(self) -> str:
-        self.next_mrn += 1
-        return f"{self.style.mrn_prefix}{self.next_mrn:08d}"
+    def mrn(self, person_index: int, second: bool = False) -> str:
+        """The medical record number of a person's record (of their second, for a provider
+        that registered them twice): in the order of the people, as if the provider saw
+        other patients in between. It depends on the person alone, not on who came first."""
+        return f"{self.style.mrn_prefix}{self.first_mrn + 2 * person_index + second:08d}"
 
 
 def make_providers(count: int, seed: int, linker: Linker, conditional: bool) -> list[Provider]:
@@ -201,5 +213,5 @@ def _make_provider(index: int, seed: int, linker: Linker, conditional: bool) -> 
         location_refs=location_refs,
         style=style,
         mrn_system=f"{base}/mrn",
-        next_mrn=100_000 + int(rng.random() * 5_000_000),
+        first_mrn=100_000 + int(rng.random() * 5_000_000),
     )

@@ -251,6 +251,28 @@ def plan_episodes(
     return episodes
 
 
+def share_with_duplicates(
+    rng: random.Random, episodes: list[Episode], duplicates: list[tuple[int, int]]
+) -> list[Episode]:
+    """Move some visits of a chart to the same provider's second record of the person.
+
+    `duplicates` pairs a chart with its duplicate. A duplicate is created at a visit and
+    used until someone notices: it takes one to three consecutive visits of its chart
+    (never all of them), or none in 30% of cases (a record opened and never used).
+    """
+    for original, second in duplicates:
+        if rng.random() < 0.3:
+            continue
+        mine = [n for n, episode in enumerate(episodes) if episode.chart == original]
+        start = int(rng.random() * len(mine))
+        stop = min(start + 1 + int(rng.random() * 3), len(mine))
+        if stop - start == len(mine):
+            stop -= 1
+        for n in mine[start:stop]:
+            episodes[n] = episodes[n]._replace(chart=second)
+    return episodes
+
+
 def _first(kinds: list[str], wanted: tuple[str, ...], default: int) -> int:
     for kind in wanted:
         if kind in kinds:

@@ -43,10 +43,23 @@ class NdjsonWriter:
     def write_chart(self, chart: Chart) -> None:
         self._add(chart.provider.index, chart.out)
 
+    def write_lines(self, provider_index: int, kind: str, lines: bytes, count: int) -> None:
+        """`count` NDJSON lines of resources of one kind, already serialised."""
+        buffers = self.buffers[provider_index]
+        found = buffers.get(kind)
+        if found is None:
+            found = buffers[kind] = []
+        found.append(lines)
+        self.counts[kind] = self.counts.get(kind, 0) + count
+        self.pending += len(lines)
+        if self.pending > _FLUSH_BYTES:
+            self.flush()
+
     def _add(self, index: int, resources: list[dict[str, Any]]) -> None:
         buffers = self.buffers[index]
         dumps = orjson.dumps
         newline = orjson.OPT_APPEND_NEWLINE
+        counts = self.counts
         size = 0
         for resource in resources:
             line = dumps(resource, option=newline)
@@ -56,6 +69,7 @@ class NdjsonWriter:
             if lines is None:
                 lines = buffers[kind] = []
             lines.append(line)
+            counts[kind] = counts.get(kind, 0) + 1
         self.pending += size
         if self.pending > _FLUSH_BYTES:
             self.flush()
@@ -75,7 +89,6 @@ class NdjsonWriter:
                     with path.open("ab" if path in self.written else "wb") as handle:
                         handle.write(b"".join(lines))
                 self.written.add(path)
-                self.counts[kind] = self.counts.get(kind, 0) + len(lines)
                 lines.clear()
         self.pending = 0
 
