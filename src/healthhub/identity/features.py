@@ -70,32 +70,28 @@ def _digits(x: str) -> str:
 
 FEATURES_SQL = """
 CREATE OR REPLACE TEMP TABLE features AS
-WITH fam AS (
+WITH fam_multi AS (  -- records with several family names (most have one: joined directly)
     SELECT s.record_id, list_distinct(list(f.sq) FILTER (WHERE f.sq IS NOT NULL)) AS fam,
         list_distinct(flatten(list(f.tokens))) AS fam_tokens,
         list_distinct(flatten(list(f.token_sounds))) AS fam_sounds
-    FROM {source} s, unnest(CASE WHEN len(coalesce(s.all_family, [])) = 0
-                                 THEN [s.family] ELSE s.all_family END) AS u(name)
-    JOIN forms f ON f.raw = u.name
-    GROUP BY s.record_id),
-given_words AS (
-    SELECT s.record_id, list_distinct(flatten(list(f.tokens))) AS given_tokens
-    FROM {source} s, unnest(CASE WHEN len(coalesce(s.all_given, [])) = 0
-                                 THEN [s.given] ELSE s.all_given END) AS u(name)
-    JOIN forms f ON f.raw = u.name
+    FROM (SELECT record_id, unnest(all_family) AS name FROM {source}
+          WHERE len(all_family) > 1) s
+    JOIN forms f ON f.raw = s.name
     GROUP BY s.record_id),
 base AS (
     SELECT s.record_id, s.person_seq, s.provider, s.source_key, s.is_new,
         g.sq AS given_sq, g.first AS given1, g.grp AS given_group, g.sound AS given_sound,
-        coalesce(gw.given_tokens, []) AS given_tokens,
-        coalesce(fam.fam, []) AS fam, coalesce(fam.fam_tokens, []) AS fam_tokens,
-        coalesce(fam.fam_sounds, []) AS fam_sounds,
-        b.d AS birth, CAST(b.d AS VARCHAR) AS dob,
-        coalesce(year(b.d), TRY_CAST(left(s.birth_date, 4) AS INTEGER)) AS birth_year,
-        month(b.d) AS birth_month, day(b.d) AS birth_day,
-        CASE WHEN b.d IS NOT NULL THEN concat_ws('-', year(b.d),
-            lpad(CAST(least(month(b.d), day(b.d)) AS VARCHAR), 2, '0'),
-            lpad(CAST(greatest(month(b.d), day(b.d)) AS VARCHAR), 2, '0')) END AS dob_sorted,
+        coalesce(g.tokens, []) AS given_tokens,
+        CASE WHEN fm.record_id IS NOT NULL THEN fm.fam
+             WHEN f1.sq IS NOT NULL THEN [f1.sq] ELSE [] END AS fam,
+        coalesce(fm.fam_tokens, f1.tokens, []) AS fam_tokens,
+        coalesce(fm.fam_sounds, f1.token_sounds, []) AS fam_sounds,
+        s.d AS birth, CAST(s.d AS VARCHAR) AS dob,
+        coalesce(year(s.d), TRY_CAST(left(s.birth_date, 4) AS INTEGER)) AS birth_year,
+        month(s.d) AS birth_month, day(s.d) AS birth_day,
+        CASE WHEN s.d IS NOT NULL THEN concat_ws('-', year(s.d),
+            lpad(CAST(least(month(s.d), day(s.d)) AS VARCHAR), 2, '0'),
+            lpad(CAST(greatest(month(s.d), day(s.d)) AS VARCHAR), 2, '0')) END AS dob_sorted,
         CASE lower(s.gender) WHEN 'male' THEN 'm' WHEN 'female' THEN 'f' END AS sex,
         nullif(upper(regexp_replace(coalesce(s.postal_code, ''), '\\s', '', 'g')), '') AS postcode,
         c.sq AS city_sq,
@@ -110,13 +106,12 @@ base AS (
         CASE WHEN s.national_id_status = 'valid' THEN s.national_id_scheme END AS nid_scheme,
         CASE WHEN s.national_id_status = 'valid' THEN s.national_id END AS nid,
         coalesce(s.multiple_birth, false) AS multiple_birth
-    FROM {source} s
+    FROM (SELECT *, CASE WHEN length(birth_date) >= 10
+                         THEN TRY_CAST(left(birth_date, 10) AS DATE) END AS d FROM {source}) s
     LEFT JOIN forms g ON g.raw = s.given
     LEFT JOIN forms c ON c.raw = s.city
-    LEFT JOIN fam ON fam.record_id = s.record_id
-    LEFT JOIN given_words gw ON gw.record_id = s.record_id
-    CROSS JOIN LATERAL (SELECT CASE WHEN length(s.birth_date) >= 10
-                                    THEN TRY_CAST(left(s.birth_date, 10) AS DATE) END AS d) b
+    LEFT JOIN forms f1 ON f1.raw = coalesce(s.all_family[1], s.family)
+    LEFT JOIN fam_multi fm ON fm.record_id = s.record_id
 )
 SELECT *,
     -- name sounds for blocking, given and family alike (names are often written swapped)
@@ -150,22 +145,29 @@ TERM_FREQUENCIES = {
 # per record, the frequency of each of its family names and phone numbers (same order)
 ALIGNED_TF_SQL = """
 CREATE OR REPLACE TEMP TABLE features AS
-WITH fam_tf AS (
+WITH fam_tf AS (  -- records with several names or phones (most have one: joined directly)
     SELECT u.record_id, list(coalesce(t.tf, 1.0) ORDER BY u.i) AS fam_tf
-    FROM (SELECT record_id, unnest(fam) AS v, generate_subscripts(fam, 1) AS i FROM features) u
+    FROM (SELECT record_id, unnest(fam) AS v, generate_subscripts(fam, 1) AS i FROM features
+          WHERE len(fam) > 1) u
     LEFT JOIN tf_family t ON t.v = u.v GROUP BY u.record_id),
 phone_tf AS (
     SELECT u.record_id, list(coalesce(t.tf, 1.0) ORDER BY u.i) AS phone_tf
     FROM (SELECT record_id, unnest(phones) AS v, generate_subscripts(phones, 1) AS i
-          FROM features) u
+          FROM features WHERE len(phones) > 1) u
     LEFT JOIN tf_phone t ON t.v = u.v GROUP BY u.record_id)
-SELECT row_number() OVER (ORDER BY f.record_id) - 1 AS row_index, f.*, tg.tf AS given_tf, td.tf AS dob_tf, tp.tf AS postcode_tf, tc.tf AS city_tf,
-    coalesce(ft.fam_tf, []) AS fam_tf, coalesce(pt.phone_tf, []) AS phone_tf
+SELECT f.*, tg.tf AS given_tf,
+    td.tf AS dob_tf, tp.tf AS postcode_tf, tc.tf AS city_tf,
+    CASE WHEN len(f.fam) = 0 THEN [] WHEN len(f.fam) = 1 THEN [coalesce(t1.tf, 1.0)]
+         ELSE ft.fam_tf END AS fam_tf,
+    CASE WHEN len(f.phones) = 0 THEN [] WHEN len(f.phones) = 1 THEN [coalesce(p1.tf, 1.0)]
+         ELSE pt.phone_tf END AS phone_tf
 FROM features f
 LEFT JOIN tf_given tg ON tg.v = f.given_sq
 LEFT JOIN tf_dob td ON td.v = f.dob
 LEFT JOIN tf_postcode tp ON tp.v = f.postcode
 LEFT JOIN tf_city tc ON tc.v = f.city_sq
+LEFT JOIN tf_family t1 ON t1.v = f.fam[1]
+LEFT JOIN tf_phone p1 ON p1.v = f.phones[1]
 LEFT JOIN fam_tf ft ON ft.record_id = f.record_id
 LEFT JOIN phone_tf pt ON pt.record_id = f.record_id
 """

@@ -26,48 +26,57 @@ from healthhub.identity.crypto import blind_indexes, source_texts
 
 
 def _national_ids(con: duckdb.DuckDBPyConnection) -> None:
-    """``incoming_nid`` (patient_id, scheme, value, status): the first recognised one."""
-    rows = con.execute("""
-        SELECT id, split_part(entry, '|', 1) AS system,
-               substr(entry, length(split_part(entry, '|', 1)) + 2) AS value, position
-        FROM (SELECT id, unnest(identifier_entries) AS entry,
-                     generate_subscripts(identifier_entries, 1) AS position FROM staged)
-        """).fetchall()
-    found: dict[str, tuple[int, str, str]] = {}
-    for patient, system, value, position in rows:
-        scheme = national_ids.scheme_for_system(system)
-        if scheme is None or not value:
-            continue
-        if patient not in found or position < found[patient][0]:
-            found[patient] = (position, scheme.name, value)
-    patients = list(found)
-    schemes = [found[p][1] for p in patients]
-    values, statuses = [], []
-    for patient, scheme_name in zip(patients, schemes, strict=True):
-        verdict = national_ids.validate(scheme_name, found[patient][2])
-        values.append(verdict.value)
-        statuses.append(verdict.status)
+    """``incoming_nid`` (patient_id, scheme, value, status): the patient's first identifier
+    whose system is a national identifier scheme, normalised and checked; a valid one that
+    contradicts the record's sex or birth date is ``inconsistent`` (a parent's number on a
+    child's record): kept, but not linked on."""
+    systems = [(system, scheme.name) for scheme in national_ids.schemes()
+               for system in scheme.systems]  # fmt: skip
+    con.register("nid_systems", pa.table({"system": [s for s, _ in systems],
+                                          "scheme": [n for _, n in systems]}))  # fmt: skip
+    found = con.sql("""
+        SELECT e.id, n.scheme, e.value, e.gender, e.birth_date FROM (
+            SELECT id, gender, birth_date, split_part(entry, '|', 1) AS system,
+                substr(entry, length(split_part(entry, '|', 1)) + 2) AS value, position
+            FROM (SELECT id, gender, birth_date, unnest(identifier_entries) AS entry,
+                         generate_subscripts(identifier_entries, 1) AS position FROM staged)) e
+        JOIN nid_systems n ON n.system = e.system OR n.system = 'urn:oid:' || e.system
+        WHERE e.value <> ''
+        QUALIFY row_number() OVER (PARTITION BY e.id ORDER BY e.position) = 1
+        ORDER BY n.scheme""").fetchnumpy()
+    con.unregister("nid_systems")
+    ids, schemes = found["id"].tolist(), found["scheme"].tolist()
+    raw, sexes, births = (
+        found["value"].tolist(),
+        found["gender"].tolist(),
+        found["birth_date"].tolist(),
+    )
+    values: list[str] = []
+    statuses: list[str] = []
+    start = 0
+    while start < len(ids):  # one scheme at a time, columnar
+        scheme = schemes[start]
+        end = start
+        while end < len(ids) and schemes[end] == scheme:
+            end += 1
+        normal, status = national_ids.validate_column(scheme, raw[start:end])
+        valid = [i for i, st in enumerate(status) if st == "valid"]
+        agree = national_ids.consistent_column(scheme, [normal[i] for i in valid],
+                                                [sexes[start + i] for i in valid],
+                                                [births[start + i] for i in valid])  # fmt: skip
+        checked: list[str] = list(status)
+        for i, ok in zip(valid, agree, strict=True):
+            if ok is False:
+                checked[i] = "inconsistent"
+        values += normal
+        statuses += checked
+        start = end
     con.register("nid_arrow", pa.table({
-        "patient_id": pa.array(patients, pa.string()), "scheme": pa.array(schemes, pa.string()),
+        "patient_id": pa.array(ids, pa.string()), "scheme": pa.array(schemes, pa.string()),
         "value": pa.array(values, pa.string()), "status": pa.array(statuses, pa.string()),
     }))  # fmt: skip
     con.execute("CREATE OR REPLACE TEMP TABLE incoming_nid AS SELECT * FROM nid_arrow")
     con.unregister("nid_arrow")
-
-
-def _consistency(con: duckdb.DuckDBPyConnection) -> None:
-    """A valid national id that contradicts the record's sex or birth date is not used."""
-    rows = con.execute("""
-        SELECT n.patient_id, n.scheme, n.value, s.gender, s.birth_date
-        FROM incoming_nid n JOIN staged s ON s.id = n.patient_id WHERE n.status = 'valid'
-        """).fetchall()
-    inconsistent = [patient for patient, scheme, value, sex, birth in rows
-                    if national_ids.consistent_with(scheme, value, sex, birth) is False]  # fmt: skip
-    if inconsistent:
-        con.register("inconsistent", pa.table({"patient_id": pa.array(inconsistent, pa.string())}))
-        con.execute("UPDATE incoming_nid SET status = 'inconsistent' WHERE patient_id IN"
-                    " (SELECT patient_id FROM inconsistent)")  # fmt: skip
-        con.unregister("inconsistent")
 
 
 def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider: str,
@@ -79,7 +88,6 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
         SELECT * FROM read_parquet({DUCKDB.string(str(patient_file))}) WHERE id IS NOT NULL
         QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST) = 1""")
     _national_ids(con)
-    _consistency(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE incoming AS
         SELECT {p} AS provider, s.id AS patient_id, s.given, s.all_given, s.family,

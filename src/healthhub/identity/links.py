@@ -24,7 +24,7 @@ def source_links(vault: Vault) -> list[tuple[str, str, int]]:
     rows = vault.con.execute("""
         SELECT l.provider, l.patient_id, p.person_id FROM linked l
         JOIN vault.person p USING (person_seq) ORDER BY 1, 2""").fetchall()
-    vault.con.execute("DROP TABLE linked")
+    vault.forget("linked")
     return [(a, b, int(c)) for a, b, c in rows]
 
 
@@ -46,7 +46,7 @@ def export_links(vault: Vault, out: Path, forbidden: list[Path]) -> int:
               JOIN vault.person p USING (person_seq) ORDER BY 1, 2)
         TO {DUCKDB.string(str(tmp))} (FORMAT csv, HEADER true)""")
     rows = vault.count("SELECT count(*) FROM linked")
-    vault.con.execute("DROP TABLE linked")
+    vault.forget("linked")
     os.chmod(tmp, 0o600)
     os.replace(tmp, out)
     return rows

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -517,6 +517,22 @@ def _birth_parts(text: str | date | None) -> tuple[int | None, int | None, int |
     return year, month, day
 
 
+def consistent_column(
+    scheme: Scheme | str,
+    values: Sequence[str],
+    sexes: Sequence[str | None],
+    births: Sequence[str | None],
+) -> list[bool | None]:
+    """``consistent_with`` over columns of values already normalised and valid (as
+    ``validate_column`` leaves them): each value is decoded once, without checking again."""
+    decode = _interpreter(scheme)._encoded
+    if decode is None:
+        return [None] * len(values)
+    return [
+        _agrees(decode(v), sex, birth) for v, sex, birth in zip(values, sexes, births, strict=True)
+    ]
+
+
 def consistent_with(
     scheme: Scheme | str, value: str, sex: str | None, birth_date: str | date | None
 ) -> bool | None:
@@ -532,6 +548,10 @@ def consistent_with(
     encoded = _interpreter(scheme).encoded(value)
     if encoded is None:
         return None
+    return _agrees(encoded, sex, birth_date)
+
+
+def _agrees(encoded: _Encoded, sex: str | None, birth_date: str | date | None) -> bool | None:
     year, month, day = _birth_parts(birth_date)
     agreements: list[bool] = []
     if encoded.sex is not None and sex in ("male", "female"):

@@ -142,7 +142,7 @@ def opted_out(vault: Vault, as_of: date) -> set[int]:
                                  AND i.national_id = o.value)
         JOIN vault.person p ON p.person_seq = i.person_seq""").fetchall()
     con.unregister("optouts_arrow")
-    con.execute("DROP TABLE optout_identity")
+    vault.forget("optout_identity")
     return {int(r[0]) for r in rows}
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,11 @@ class IdentifySummary:
         return dict(vars(self))
 
 
-def direct_columns() -> list[str]:
+@cache
+def direct_columns() -> frozenset[str]:
     """The patient view's columns tagged as direct identifiers."""
     view = next(v for v in library_views() if v.name == "patient")
-    return view.tagged_columns("healthhub/identifier", "direct")
+    return frozenset(view.tagged_columns("healthhub/identifier", "direct"))
 
 
 def stored_model(vault: Vault) -> Model | None:
@@ -99,7 +101,7 @@ def _prepare(vault: Vault) -> None:
     con.execute("UPDATE incoming_status SET record_id = nextval('vault.record_seq')"
                 " WHERE status <> 'unchanged'")  # fmt: skip
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE linkage_records AS
+        CREATE OR REPLACE TEMP VIEW linkage_records AS
         SELECT record_id, person_seq, source_key, false AS is_new, {IDENTITY_SELECT}
         FROM identity
         WHERE record_id NOT IN (SELECT old_record_id FROM incoming_status

@@ -206,19 +206,12 @@ class Vault:
     def load_identities(self, where: str = "TRUE", name: str = "identity",
                         active_only: bool = True) -> int:  # fmt: skip
         """Decrypt the records (``where`` on ``record r``; the active ones unless
-        ``active_only`` is false) into the temp table ``name``.
+        ``active_only`` is false) and show them as the temporary view ``name``.
 
-        Segments are read one at a time, so memory holds one segment besides the table,
-        which the engine may spill to the vault's tmp folder.
+        The decrypted segments stay in this process's memory as Arrow tables, read by the
+        engine in place (never written to disk); ``forget(name)`` lets them go.
         """
         active = "r.active" if active_only else "TRUE"
-        self.con.execute(f"DROP TABLE IF EXISTS memory.{name}")
-        self.con.register("seg_rows", SEGMENT_SCHEMA.empty_table())
-        self.con.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT r.*, s.* EXCLUDE (record_id) FROM seg_rows s"
-            " JOIN vault.record r USING (record_id) WHERE false"
-        )
-        self.con.unregister("seg_rows")
         segments = [
             row[0]
             for row in self.con.execute(
@@ -226,18 +219,25 @@ class Vault:
                 " ORDER BY 1"
             ).fetchall()
         ]
-        for segment_id in segments:
-            table = self.read_segment(segment_id)
-            self.con.register("seg_rows", table)
-            self.con.execute(
-                f"INSERT INTO {name} SELECT r.*, s.* EXCLUDE (record_id) FROM seg_rows s"
-                " JOIN vault.record r USING (record_id)"
-                f" WHERE {active} AND r.segment_id = ? AND ({where})",
-                [segment_id],
-            )
-            self.con.unregister("seg_rows")
-            del table
-        return int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+        tables = [self.read_segment(s) for s in segments]
+        plain = pa.concat_tables(tables) if tables else SEGMENT_SCHEMA.empty_table()
+        del tables
+        self.forget(name)
+        self.con.register(f"{name}_decrypted", plain)
+        self.con.execute(
+            f"CREATE TEMP VIEW {name} AS SELECT r.*, s.* EXCLUDE (record_id)"
+            f" FROM {name}_decrypted s JOIN vault.record r USING (record_id)"
+            f" WHERE {active} AND ({where})"
+        )
+        return self.count(f"SELECT count(*) FROM {name}")
+
+    def forget(self, name: str) -> None:
+        """Drop a view of decrypted records and the records it held."""
+        self.con.execute(f"DROP VIEW IF EXISTS {name}")
+        try:
+            self.con.unregister(f"{name}_decrypted")
+        except Exception:
+            pass
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

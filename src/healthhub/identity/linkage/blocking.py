@@ -29,6 +29,9 @@ class BlockingRule:
     # comparisons whose fields make the key: among the rule's pairs they agree by
     # construction, so EM learns nothing about them there (Splink's training sessions)
     fixes: tuple[str, ...] = ()
+    # the most records one key of this rule may gather (else ``max_block_size``): names
+    # alone are a good key only where they are rare
+    max_block: int | None = None
 
 
 RULES: tuple[BlockingRule, ...] = (
@@ -46,8 +49,8 @@ RULES: tuple[BlockingRule, ...] = (
                  "postal code (else city) and the sounds of the given and a family name",
                  each="name_pairs", fixes=("place", "given", "family")),
     BlockingRule("names", "x", "TRUE",
-                 "the sounds of the given and a family name (rare names: common ones exceed"
-                 " max_block_size)", each="name_pairs", fixes=("given", "family")),
+                 "the sounds of the given and a family name (rare names: a key shared by more than"
+                 " 50 records)", each="name_pairs", fixes=("given", "family"), max_block=50),
     BlockingRule("phone", "x", "TRUE", "a phone number", each="phones", fixes=("phone",)),
     BlockingRule("email", "email", "email IS NOT NULL", "the e-mail address", fixes=("email",)),
     BlockingRule("address", "address || '|' || coalesce(postcode, city_sq)",
@@ -78,20 +81,25 @@ class BlockingPlan:
 
 
 def plan_blocks(con: duckdb.DuckDBPyConnection, max_block_size: int) -> BlockingPlan:
-    """Make ``block_keys`` and ``blocks`` and estimate the candidate pairs (an upper bound:
-    a pair sharing keys of several rules is counted once per rule)."""
+    """Make ``block_keys`` and ``blocks`` (``usable`` when under the rule's limit) and
+    estimate the candidate pairs (an upper bound: a pair sharing keys of several rules is
+    counted once per rule)."""
     union = "\nUNION ALL\n".join(_rule_keys(i, r) for i, r in enumerate(RULES))
     con.execute(f"CREATE OR REPLACE TEMP TABLE block_keys AS {union}")
+    limits = ", ".join(f"({i}, {min(r.max_block or max_block_size, max_block_size)})"
+                       for i, r in enumerate(RULES))  # fmt: skip
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE blocks AS SELECT rule, key, count(*) AS n,"
-        " count(*) FILTER (WHERE is_new) AS n_new FROM block_keys GROUP BY rule, key"
-        " HAVING count(*) > 1 AND count(*) FILTER (WHERE is_new) > 0"
+        "CREATE OR REPLACE TEMP TABLE blocks AS SELECT b.*, b.n <= l.most AS usable FROM"
+        " (SELECT rule, key, count(*) AS n, count(*) FILTER (WHERE is_new) AS n_new"
+        "  FROM block_keys GROUP BY rule, key"
+        "  HAVING count(*) > 1 AND count(*) FILTER (WHERE is_new) > 0) b"
+        f" JOIN (VALUES {limits}) AS l(rule, most) USING (rule)"
     )
-    rows = con.execute(f"""
-        SELECT rule, count(*) FILTER (WHERE n > {int(max_block_size)}) AS skipped,
-            max(n) FILTER (WHERE n <= {int(max_block_size)}) AS largest,
-            sum(CASE WHEN n <= {int(max_block_size)}
-                THEN n_new * (n - n_new) + n_new * (n_new - 1) / 2 ELSE 0 END) AS pairs
+    rows = con.execute("""
+        SELECT rule, count(*) FILTER (WHERE NOT usable) AS skipped,
+            max(n) FILTER (WHERE usable) AS largest,
+            sum(CASE WHEN usable THEN n_new * (n - n_new) + n_new * (n_new - 1) / 2 ELSE 0 END)
+                AS pairs
         FROM blocks GROUP BY rule ORDER BY rule""").fetchall()
     skipped = {RULES[r].name: int(s) for r, s, _, _ in rows if s}
     largest = {RULES[r].name: int(n) for r, _, n, _ in rows if n}
@@ -99,10 +107,10 @@ def plan_blocks(con: duckdb.DuckDBPyConnection, max_block_size: int) -> Blocking
     return BlockingPlan(pairs, skipped, largest)
 
 
-def candidate_pairs(con: duckdb.DuckDBPyConnection, max_block_size: int) -> int:
+def candidate_pairs(con: duckdb.DuckDBPyConnection) -> int:
     """``pairs`` (id_l < id_r, and ``rules``: a bit per rule that formed the pair): every pair
     sharing a usable key, at least one record new."""
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE pairs AS
         SELECT least(a.record_id, b.record_id) AS id_l,
             greatest(a.record_id, b.record_id) AS id_r,
@@ -111,6 +119,6 @@ def candidate_pairs(con: duckdb.DuckDBPyConnection, max_block_size: int) -> int:
         JOIN block_keys a ON a.rule = k.rule AND a.key = k.key AND a.is_new
         JOIN block_keys b ON b.rule = k.rule AND b.key = k.key
             AND (NOT b.is_new OR a.record_id < b.record_id)
-        WHERE k.n <= {int(max_block_size)}
+        WHERE k.usable
         GROUP BY ALL""")
     return int(con.execute("SELECT count(*) FROM pairs").fetchall()[0][0])

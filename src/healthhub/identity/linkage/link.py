@@ -120,7 +120,7 @@ def estimate_u(con: duckdb.DuckDBPyConnection, draws: int) -> dict[str, list[flo
         SELECT l.record_id AS id_l, r.record_id AS id_r, 0 AS rules FROM
             (SELECT hash(2 * k) % {n} AS a, hash(2 * k + 1) % {n} AS b
              FROM range({draws}) t(k)) d
-        JOIN features l ON l.row_index = d.a JOIN features r ON r.row_index = d.b
+        JOIN features l ON l.rowid = d.a JOIN features r ON r.rowid = d.b
         WHERE d.a <> d.b""")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE random_levels AS"
@@ -248,7 +248,7 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
             f" blocks by rule: {largest}. Raise linkage_memory in healthhub.toml or lower"
             " max_block_size"
         )
-    candidates = blocking.candidate_pairs(con, settings.max_block_size)
+    candidates = blocking.candidate_pairs(con)
     seconds["blocking"] = time.perf_counter() - t0
     say(f"linkage: {candidates:,} candidate pairs")
 
