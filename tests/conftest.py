@@ -14,6 +14,9 @@ import pytest
 
 from healthhub.engines.base import Engine, create_engine
 
+# privacy_guard: no vault value in a warehouse, a log, an error or the audit (whole session)
+pytest_plugins = ["privacy_guard", "pytester"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -34,48 +34,48 @@ def _national_ids(con: duckdb.DuckDBPyConnection) -> None:
                for system in scheme.systems]  # fmt: skip
     con.register("nid_systems", pa.table({"system": [s for s, _ in systems],
                                           "scheme": [n for _, n in systems]}))  # fmt: skip
-    found = con.sql("""
-        SELECT e.id, n.scheme, e.value, e.gender, e.birth_date FROM (
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE nid_found AS
+        SELECT e.id AS patient_id, n.scheme, e.value, e.gender, e.birth_date FROM (
             SELECT id, gender, birth_date, split_part(entry, '|', 1) AS system,
                 substr(entry, length(split_part(entry, '|', 1)) + 2) AS value, position
             FROM (SELECT id, gender, birth_date, unnest(identifier_entries) AS entry,
                          generate_subscripts(identifier_entries, 1) AS position FROM staged)) e
         JOIN nid_systems n ON n.system = e.system OR n.system = 'urn:oid:' || e.system
         WHERE e.value <> ''
-        QUALIFY row_number() OVER (PARTITION BY e.id ORDER BY e.position) = 1
-        ORDER BY n.scheme""").fetchnumpy()
+        QUALIFY row_number() OVER (PARTITION BY e.id ORDER BY e.position) = 1""")
     con.unregister("nid_systems")
-    ids, schemes = found["id"].tolist(), found["scheme"].tolist()
-    raw, sexes, births = (
-        found["value"].tolist(),
-        found["gender"].tolist(),
-        found["birth_date"].tolist(),
-    )
-    values: list[str] = []
-    statuses: list[str] = []
-    start = 0
-    while start < len(ids):  # one scheme at a time, columnar
-        scheme = schemes[start]
-        end = start
-        while end < len(ids) and schemes[end] == scheme:
-            end += 1
-        normal, status = national_ids.validate_column(scheme, raw[start:end])
-        valid = [i for i, st in enumerate(status) if st == "valid"]
-        agree = national_ids.consistent_column(scheme, [normal[i] for i in valid],
-                                                [sexes[start + i] for i in valid],
-                                                [births[start + i] for i in valid])  # fmt: skip
-        checked: list[str] = list(status)
-        for i, ok in zip(valid, agree, strict=True):
-            if ok is False:
-                checked[i] = "inconsistent"
-        values += normal
-        statuses += checked
-        start = end
+    con.execute("CREATE OR REPLACE TEMP TABLE incoming_nid (patient_id VARCHAR, scheme VARCHAR,"
+                " value VARCHAR, status VARCHAR)")  # fmt: skip
+    for (scheme,) in con.execute("SELECT DISTINCT scheme FROM nid_found ORDER BY 1").fetchall():
+        if national_ids.has_sql(scheme):  # set-based
+            normal, status = national_ids.sql_verdict(scheme, "value", "n", "gender", "birth_date")
+            con.execute(f"INSERT INTO incoming_nid SELECT patient_id, scheme, n, {status} FROM"
+                        f" (SELECT *, {normal} AS n FROM nid_found WHERE scheme = ?)", [scheme])  # fmt: skip
+            continue
+        _check_in_python(con, scheme)
+    con.execute("DROP TABLE nid_found")
+
+
+def _check_in_python(con: duckdb.DuckDBPyConnection, scheme: str) -> None:
+    """The schemes without an SQL form: validated a column at a time in Python."""
+    rows = con.execute("SELECT patient_id, value, gender, birth_date FROM nid_found"
+                       " WHERE scheme = ?", [scheme]).fetchall()  # fmt: skip
+    ids = [r[0] for r in rows]
+    normal, status = national_ids.validate_column(scheme, [r[1] for r in rows])
+    valid = [i for i, st in enumerate(status) if st == "valid"]
+    agree = national_ids.consistent_column(scheme, [normal[i] for i in valid],
+                                            [rows[i][2] for i in valid],
+                                            [rows[i][3] for i in valid])  # fmt: skip
+    checked: list[str] = list(status)
+    for i, ok in zip(valid, agree, strict=True):
+        if ok is False:
+            checked[i] = "inconsistent"
     con.register("nid_arrow", pa.table({
-        "patient_id": pa.array(ids, pa.string()), "scheme": pa.array(schemes, pa.string()),
-        "value": pa.array(values, pa.string()), "status": pa.array(statuses, pa.string()),
+        "patient_id": pa.array(ids, pa.string()), "scheme": pa.array([scheme] * len(ids), pa.string()),
+        "value": pa.array(normal, pa.string()), "status": pa.array(checked, pa.string()),
     }))  # fmt: skip
-    con.execute("CREATE OR REPLACE TEMP TABLE incoming_nid AS SELECT * FROM nid_arrow")
+    con.execute("INSERT INTO incoming_nid SELECT * FROM nid_arrow")
     con.unregister("nid_arrow")
 
 
@@ -88,6 +88,10 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
         SELECT * FROM read_parquet({DUCKDB.string(str(patient_file))}) WHERE id IS NOT NULL
         QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST) = 1""")
     _national_ids(con)
+    ids = [r[0] for r in con.execute("SELECT id FROM staged ORDER BY 1").fetchall()]
+    keys = blind_indexes(index_key, "source", source_texts([provider] * len(ids), ids))
+    con.register("source_keys", pa.table({"patient_id": pa.array(ids, pa.string()),
+                                          "source_key": pa.array(keys, pa.int64())}))  # fmt: skip
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE incoming AS
         SELECT {p} AS provider, s.id AS patient_id, s.given, s.all_given, s.family,
@@ -99,14 +103,9 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
             n.scheme AS national_id_scheme, n.value AS national_id,
             coalesce(n.status, 'absent') AS national_id_status,
             hh_key(concat_ws('|', hh_salt(), {p}, 'Patient', s.id)) AS patient_key,
-            CAST(NULL AS BIGINT) AS source_key
-        FROM staged s LEFT JOIN incoming_nid n ON n.patient_id = s.id""")
-    ids = [r[0] for r in con.execute("SELECT patient_id FROM incoming ORDER BY 1").fetchall()]
-    keys = blind_indexes(index_key, "source", source_texts([provider] * len(ids), ids))
-    con.register("source_keys", pa.table({"patient_id": pa.array(ids, pa.string()),
-                                          "source_key": pa.array(keys, pa.int64())}))  # fmt: skip
-    con.execute("UPDATE incoming SET source_key = k.source_key FROM source_keys k"
-                " WHERE k.patient_id = incoming.patient_id")  # fmt: skip
+            k.source_key
+        FROM staged s LEFT JOIN incoming_nid n ON n.patient_id = s.id
+        JOIN source_keys k ON k.patient_id = s.id""")
     con.unregister("source_keys")
     con.execute("DROP TABLE staged")
     return len(ids)

@@ -24,7 +24,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,10 +234,8 @@ class Vault:
     def forget(self, name: str) -> None:
         """Drop a view of decrypted records and the records it held."""
         self.con.execute(f"DROP VIEW IF EXISTS {name}")
-        try:
+        with suppress(duckdb.Error):  # nothing registered under that name
             self.con.unregister(f"{name}_decrypted")
-        except Exception:
-            pass
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
