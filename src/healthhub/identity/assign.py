@@ -64,14 +64,15 @@ def assign(con: duckdb.DuckDBPyConnection) -> Assignment:
         zip(rest[: len(apart["a"])].tolist(), rest[len(apart["a"]) :].tolist(), strict=True)
     )
     con.register("node_keys", pa.table({"key": pa.array(keys, pa.int64())}))
-    national: dict[int, dict[str, str]] = {}
-    for key, scheme, value in con.execute(f"""
-        SELECT DISTINCT {NODE_KEY.format(a="f")} AS key, f.nid_scheme, f.nid
+    found = con.sql(f"""
+        SELECT DISTINCT {NODE_KEY.format(a="f")} AS key, hash(f.nid_scheme) AS scheme,
+            hash(f.nid) AS value
         FROM features f JOIN node_keys k ON k.key = {NODE_KEY.format(a="f")}
-        WHERE f.nid IS NOT NULL""").fetchall():
-        index = int(np.searchsorted(keys, key))
-        national.setdefault(index, {})[scheme] = value
+        WHERE f.nid IS NOT NULL""").fetchnumpy()
     con.unregister("node_keys")
+    national = (np.searchsorted(keys, found["key"].astype(np.int64)),
+                found["scheme"].astype(np.uint64).view(np.int64),
+                found["value"].astype(np.uint64).view(np.int64))  # fmt: skip
     labels, refused = cluster(len(keys), left, right, links["strength"], national, cannot)
     con.register("node_arrow", pa.table({"key": pa.array(keys, pa.int64()),
                                          "label": pa.array(labels, pa.int64())}))  # fmt: skip

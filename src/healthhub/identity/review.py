@@ -139,8 +139,13 @@ def _split(vault: Vault, person_seq: int, settings: LinkSettings) -> list[int]:
         "SELECT id_l, id_r, probability FROM decided WHERE decision = 'link'"
     ).fetchnumpy()
     apart = con.execute("SELECT id_l, id_r FROM decided WHERE decision = 'apart'").fetchall()
-    national = {int(np.searchsorted(ids, r)): {s: v} for r, s, v in con.execute(
-        "SELECT record_id, nid_scheme, nid FROM features WHERE nid IS NOT NULL").fetchall()}  # fmt: skip
+    found = con.sql(
+        "SELECT record_id, hash(nid_scheme) AS scheme, hash(nid) AS value"
+        " FROM features WHERE nid IS NOT NULL"
+    ).fetchnumpy()
+    national = (np.searchsorted(ids, found["record_id"]),
+                found["scheme"].astype(np.uint64).view(np.int64),
+                found["value"].astype(np.uint64).view(np.int64))  # fmt: skip
     labels, _ = cluster(len(ids), np.searchsorted(ids, links["id_l"]),
                         np.searchsorted(ids, links["id_r"]), links["probability"], national,
                         [(int(np.searchsorted(ids, a)), int(np.searchsorted(ids, b))) for a, b in apart])  # fmt: skip

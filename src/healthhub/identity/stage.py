@@ -96,10 +96,8 @@ def _prepare(vault: Vault) -> None:
                  WHEN struct_pack({identity_cols}) IS NOT DISTINCT FROM
                       struct_pack({identity_cols.replace("i.", "e.")}) THEN 'unchanged'
                  ELSE 'changed' END AS status,
-            CAST(NULL AS BIGINT) AS record_id
+            nextval('vault.record_seq') AS record_id  -- used unless unchanged
         FROM incoming i LEFT JOIN identity e ON e.source_key = i.source_key""")
-    con.execute("UPDATE incoming_status SET record_id = nextval('vault.record_seq')"
-                " WHERE status <> 'unchanged'")  # fmt: skip
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW linkage_records AS
         SELECT record_id, person_seq, source_key, false AS is_new, {IDENTITY_SELECT}

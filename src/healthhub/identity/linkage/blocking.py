@@ -50,12 +50,14 @@ RULES: tuple[BlockingRule, ...] = (
                  each="name_pairs", fixes=("place", "given", "family")),
     BlockingRule("names", "x", "TRUE",
                  "the sounds of the given and a family name (rare names: a key shared by more than"
-                 " 50 records)", each="name_pairs", fixes=("given", "family"), max_block=50),
+                 " 20 records)", each="name_pairs", fixes=("given", "family"), max_block=20),
     BlockingRule("phone", "x", "TRUE", "a phone number", each="phones", fixes=("phone",)),
     BlockingRule("email", "email", "email IS NOT NULL", "the e-mail address", fixes=("email",)),
     BlockingRule("address", "address || '|' || coalesce(postcode, city_sq)",
                  "address IS NOT NULL AND coalesce(postcode, city_sq) IS NOT NULL",
-                 "street line and postal code (else city)", fixes=("address", "place")),
+                 "street line and postal code (else city; a key shared by more than 20 records,"
+                 " a care home or a shelter, is not used)", fixes=("address", "place"),
+                 max_block=20),
 )  # fmt: skip
 BYTES_PER_PAIR = 400  # memory one candidate pair takes through comparison (measured)
 

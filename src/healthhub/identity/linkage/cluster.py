@@ -82,39 +82,52 @@ class _Constrained:
         return True
 
 
+def _troubled(labels: np.ndarray, nodes: np.ndarray, schemes: np.ndarray,
+              values: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Labels of components holding two different national ids of one scheme."""
+    if len(nodes) == 0:
+        return np.empty(0, dtype=np.int64)
+    owner = labels[nodes]
+    order = np.lexsort((values, schemes, owner))
+    o, s, v = owner[order], schemes[order], values[order]
+    clash = (o[1:] == o[:-1]) & (s[1:] == s[:-1]) & (v[1:] != v[:-1])
+    return np.unique(o[1:][clash])
+
+
 def cluster(count: int, left: np.ndarray, right: np.ndarray, strength: np.ndarray,
-            national_ids: dict[int, dict[str, str]],
+            national: tuple[np.ndarray, np.ndarray, np.ndarray],
             cannot_link: Iterable[tuple[int, int]]) -> tuple[np.ndarray, int]:  # fmt: skip
     """Cluster labels of ``count`` nodes, and how many links were refused by a constraint.
 
-    ``national_ids``: node -> {scheme: value} (only nodes that have one);
-    ``cannot_link``: pairs of nodes that must not end in one cluster.
+    ``national``: three arrays (node, scheme code, value code) of the nodes' validated
+    national ids; ``cannot_link``: pairs of nodes that must not end in one cluster.
     """
     labels = components(count, left, right)
+    nodes, schemes, values = national
     apart: dict[int, set[int]] = {}
     for a, b in cannot_link:
         apart.setdefault(a, set()).add(b)
         apart.setdefault(b, set()).add(a)
-    troubled: set[int] = set()
-    seen: dict[int, dict[str, str]] = {}
-    for node, ids in national_ids.items():
-        owner = seen.setdefault(int(labels[node]), {})
-        for scheme, value in ids.items():
-            if owner.setdefault(scheme, value) != value:
-                troubled.add(int(labels[node]))
+    troubled = set(_troubled(labels, nodes, schemes, values).tolist())
     for a, partners in apart.items():
         troubled.update(int(labels[a]) for b in partners if labels[a] == labels[b])
     if not troubled:
         return labels, 0
+    marked = np.fromiter(troubled, dtype=np.int64)
+    ids: dict[int, dict[str, str]] = {}
+    inside = np.isin(labels[nodes], marked)
+    for node, scheme, value in zip(nodes[inside].tolist(), schemes[inside].tolist(),
+                                   values[inside].tolist(), strict=True):  # fmt: skip
+        ids.setdefault(node, {})[str(scheme)] = str(value)
     refused = 0
-    in_trouble = np.isin(labels[left], np.fromiter(troubled, dtype=np.int64))
+    in_trouble = np.isin(labels[left], marked)
     order = np.argsort(-strength[in_trouble], kind="stable")
     edges_l, edges_r = left[in_trouble][order], right[in_trouble][order]
-    finder = _Constrained({n: dict(v) for n, v in national_ids.items()}, apart)
+    finder = _Constrained(ids, apart)
     for a, b in zip(edges_l.tolist(), edges_r.tolist(), strict=True):
         if not finder.union(a, b):
             refused += 1
-    members = np.flatnonzero(np.isin(labels, np.fromiter(troubled, dtype=np.int64)))
+    members = np.flatnonzero(np.isin(labels, marked))
     labels = labels.copy()
     for node in members.tolist():
         labels[node] = finder.find(node)

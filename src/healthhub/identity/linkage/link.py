@@ -80,6 +80,7 @@ class LinkOutcome:
     decided_different: int = 0
     guarded: int = 0
     skipped_keys: dict[str, int] = field(default_factory=dict)
+    pairs_by_rule: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -249,6 +250,10 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
             " max_block_size"
         )
     candidates = blocking.candidate_pairs(con)
+    by_rule = dict(con.execute(
+        "SELECT r.name, count(*) FROM pairs p JOIN (VALUES "
+        + ", ".join(f"({i}, '{rule.name}')" for i, rule in enumerate(blocking.RULES))
+        + ") AS r(bit, name) ON (p.rules & (1 << r.bit)) <> 0 GROUP BY 1").fetchall())  # fmt: skip
     seconds["blocking"] = time.perf_counter() - t0
     say(f"linkage: {candidates:,} candidate pairs")
 
@@ -288,5 +293,6 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
             f" {settings.link_threshold}",
         ),
         skipped_keys=plan.skipped_keys,
+        pairs_by_rule={k: int(v) for k, v in sorted(by_rule.items())},
         seconds=seconds,
     )
