@@ -146,16 +146,19 @@ def test_an_altered_segment_or_another_hubs_keys_are_refused(hub: Hub, tmp_path:
     other = init_hub(tmp_path / "other")
     with pytest.raises(UserError, match="another hub key"):
         Vault(hub.vault, KeyStore(other.keys))
-    (segment,) = hub.vault.glob("segments/*.seg")
-    data = bytearray(segment.read_bytes())
-    data[40] ^= 0xFF
-    segment.chmod(0o600)
-    segment.write_bytes(bytes(data))
+    files = sorted(hub.vault.glob("segments/*.seg"))
+    assert [p.name.endswith(".features.seg") for p in files] == [True, False]
+    for path in files:  # one bit changed in either file
+        data = bytearray(path.read_bytes())
+        data[40] ^= 0xFF
+        path.write_bytes(bytes(data))
     vault = Vault(hub.vault, KeyStore(hub.keys))
     try:
         with pytest.raises(VaultIntegrityError, match="does not decrypt") as caught:
             vault.load_identities()
         assert "Zyxwabc" not in str(caught.value)
+        with pytest.raises(VaultIntegrityError, match="features.seg: does not decrypt"):
+            vault.load_features(1)
     finally:
         vault.close()
 

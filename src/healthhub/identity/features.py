@@ -173,16 +173,41 @@ LEFT JOIN phone_tf pt ON pt.record_id = f.record_id
 """
 
 
-def build_features(con: duckdb.DuckDBPyConnection, source: str) -> int:
-    """Make ``features`` (with term frequencies) from the records in relation ``source``."""
+# the version of what ``record_features`` computes: stored features of another version are
+# computed again from the identifiers
+FEATURES_VERSION = 1
+# what the vault stores of a record's features (the rest comes from its record row)
+STORED = ("record_id", "given_sq", "given1", "given_group", "given_sound", "given_tokens", "fam",
+          "fam_tokens", "fam_sounds", "birth", "dob", "birth_year", "birth_month", "birth_day",
+          "dob_sorted", "sex", "postcode", "city_sq", "address", "phones", "email", "nid_scheme",
+          "nid", "multiple_birth", "name_sounds", "name_pairs")  # fmt: skip
+
+
+def record_features(con: duckdb.DuckDBPyConnection, source: str, name: str) -> int:
+    """The temporary table ``name``: each record's own features, from relation ``source``
+    (record_id, person_seq, provider, source_key, is_new and the identity columns)."""
     con.register("forms_arrow", _name_forms(con, source))
     con.execute("CREATE OR REPLACE TEMP TABLE forms AS SELECT * FROM forms_arrow")
     con.unregister("forms_arrow")
-    digits_t = _digits("t")
-    con.execute(FEATURES_SQL.format(source=source, digits_t=digits_t))
+    sql = FEATURES_SQL.format(source=source, digits_t=_digits("t"))
+    con.execute(sql.replace("TEMP TABLE features AS", f"TEMP TABLE {name} AS", 1))
+    return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+
+
+def finish_features(con: duckdb.DuckDBPyConnection, sources: list[str]) -> int:
+    """``features``: the records of relations ``sources`` (each with the columns of
+    ``record_features``) with the term frequencies of their values among all of them."""
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {s}" for s in sources)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE features AS {union}")
     for name, (value, present, (comparison, level)) in TERM_FREQUENCIES.items():
         usual = DEFAULT_U[comparison][level]
         con.execute(TF_SQL.format(name=name, value=value, present=present, usual=usual,
                                   pseudo=TF_PSEUDO_RECORDS))  # fmt: skip
     con.execute(ALIGNED_TF_SQL)
     return int(con.execute("SELECT count(*) FROM features").fetchall()[0][0])
+
+
+def build_features(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Make ``features`` (with term frequencies) from the records in relation ``source``."""
+    record_features(con, source, "features_own")
+    return finish_features(con, ["features_own"])

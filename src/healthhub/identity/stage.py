@@ -32,9 +32,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from healthhub.engines.base import Engine
+from healthhub.engines.dialects import DUCKDB
 from healthhub.identity import scrub
 from healthhub.identity.assign import assign
-from healthhub.identity.features import build_features
+from healthhub.identity.features import FEATURES_VERSION, STORED, finish_features, record_features
 from healthhub.identity.incoming import stage_incoming
 from healthhub.identity.keys import KeyStore
 from healthhub.identity.linkage.comparisons import COMPARISONS
@@ -86,7 +87,8 @@ IDENTITY_SELECT = ", ".join(IDENTITY_COLUMNS)
 
 
 def _prepare(vault: Vault) -> None:
-    """``linkage_records``: the vault's active records and the new or changed ones."""
+    """``incoming_status`` (each incoming record new, changed or unchanged, with its record
+    id) and ``incoming_linked`` (the new and changed ones, to link)."""
     con = vault.con
     identity_cols = ", ".join(f"i.{c}" for c in IDENTITY_COLUMNS if c != "provider")
     con.execute(f"""
@@ -99,13 +101,9 @@ def _prepare(vault: Vault) -> None:
             nextval('vault.record_seq') AS record_id  -- used unless unchanged
         FROM incoming i LEFT JOIN identity e ON e.source_key = i.source_key""")
     con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW linkage_records AS
-        SELECT record_id, person_seq, source_key, false AS is_new, {IDENTITY_SELECT}
-        FROM identity
-        WHERE record_id NOT IN (SELECT old_record_id FROM incoming_status
-                                WHERE status = 'changed')
-        UNION ALL
-        SELECT record_id, NULL, source_key, true, {IDENTITY_SELECT}
+        CREATE OR REPLACE TEMP VIEW incoming_linked AS
+        SELECT record_id, NULL::BIGINT AS person_seq, source_key, true AS is_new,
+            {IDENTITY_SELECT}
         FROM incoming_status WHERE status <> 'unchanged'""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE person_counts AS
@@ -119,6 +117,36 @@ def _prepare(vault: Vault) -> None:
         CREATE OR REPLACE TEMP TABLE decisions AS
         SELECT source_key_a, source_key_b, arg_max(decision, decided_at) AS decision
         FROM vault.review_decision GROUP BY ALL""")
+
+
+def _features(vault: Vault) -> None:
+    """``features``: the new records' features, computed, and every other active record's,
+    decrypted (or computed again where they were stored by another version)."""
+    con = vault.con
+    record_features(con, "incoming_linked", "features_new")
+    replaced = ("r.record_id NOT IN (SELECT old_record_id FROM incoming_status"
+                " WHERE status = 'changed')")  # fmt: skip
+    stale = vault.load_features(FEATURES_VERSION, replaced)
+    sources = ["stored_features", "features_new"]
+    if stale:
+        listed = ", ".join(DUCKDB.string(seg) for seg in stale)
+        vault.load_identities(f"r.segment_id IN ({listed})", name="stale_identity",
+                              active_only=False)  # fmt: skip
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW stale_records AS SELECT record_id,
+            person_seq, source_key, false AS is_new, {IDENTITY_SELECT} FROM stale_identity""")
+        record_features(con, "stale_records", "features_stale")
+        for segment in stale:  # store them again, in this version
+            rows = con.sql(f"SELECT {', '.join(STORED)} FROM features_stale f JOIN vault.record r"
+                           f" USING (record_id) WHERE r.segment_id = ?", params=[segment])  # fmt: skip
+            vault.write_features(segment, rows.to_arrow_table())
+            con.execute("UPDATE vault.segment SET features_version = ? WHERE segment_id = ?",
+                        [FEATURES_VERSION, segment])  # fmt: skip
+        con.execute(f"CREATE OR REPLACE TEMP VIEW features_stale_active AS SELECT f.* FROM"
+                    f" features_stale f JOIN vault.record r USING (record_id) WHERE r.active"
+                    f" AND {replaced}")  # fmt: skip
+        sources.append("features_stale_active")
+        vault.forget("stale_identity")
+    finish_features(con, sources)
 
 
 def _new_people(vault: Vault, run_id: str) -> int:
@@ -180,7 +208,9 @@ def _persist(vault: Vault, run_id: str, outcome: LinkOutcome | None) -> dict[str
             f"SELECT record_id, {IDENTITY_SELECT} FROM incoming_status WHERE status <> 'unchanged'"
         ).to_arrow_table()
         if len(table):
-            segment = vault.write_segment(table, run_id)
+            features = (con.sql(f"SELECT {', '.join(STORED)} FROM features_new").to_arrow_table()
+                        if outcome is not None else None)  # fmt: skip
+            segment = vault.write_segment(table, run_id, features, FEATURES_VERSION)
             con.execute(
                 """
                 INSERT INTO vault.record
@@ -290,7 +320,10 @@ def identify(engine: Engine, hub_vault: Path, keys: KeyStore, provider: str, run
             )
             con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT *, CAST(NULL AS BIGINT)"
                         " AS patient_key, CAST(NULL AS BIGINT) AS source_key FROM empty_incoming")  # fmt: skip
-        vault.load_identities()
+        # identifiers of this provider's records and of the records re-sent, for the
+        # person map, scrubbing and telling changed records from unchanged ones
+        vault.load_identities(f"r.provider = {DUCKDB.string(provider)}"
+                              " OR r.source_key IN (SELECT source_key FROM incoming)")  # fmt: skip
         summary.seconds["vault read"] = time.perf_counter() - t0
         _prepare(vault)
         status = dict(
@@ -302,7 +335,7 @@ def identify(engine: Engine, hub_vault: Path, keys: KeyStore, provider: str, run
         outcome: LinkOutcome | None = None
         if summary.new_records + summary.changed_records:
             t0 = time.perf_counter()
-            build_features(con, "linkage_records")
+            _features(vault)
             summary.seconds["features"] = time.perf_counter() - t0
             outcome = link(con, settings, stored_model(vault), say)
             summary.seconds.update({f"linkage {k}": v for k, v in outcome.seconds.items()})

@@ -38,11 +38,12 @@ from healthhub.exceptions import UserError
 from healthhub.identity.crypto import Sealer, subkey
 from healthhub.identity.keys import KeyStore, fingerprint
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vault_meta (name VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS segment (
-    segment_id VARCHAR PRIMARY KEY, run_id VARCHAR, records BIGINT, created_at TIMESTAMP);
+    segment_id VARCHAR PRIMARY KEY, run_id VARCHAR, records BIGINT, created_at TIMESTAMP,
+    features_version INTEGER);
 CREATE SEQUENCE IF NOT EXISTS record_seq START 1;
 CREATE TABLE IF NOT EXISTS record (
     record_id BIGINT PRIMARY KEY, source_key BIGINT NOT NULL, provider VARCHAR NOT NULL,
@@ -174,14 +175,10 @@ class Vault:
     def _segment_path(self, segment_id: str) -> Path:
         return self.folder / "segments" / f"{segment_id}.seg"
 
-    def write_segment(self, table: pa.Table, run_id: str) -> str:
-        """Seal a table of records (``SEGMENT_SCHEMA``) into a new segment file."""
-        segment_id = uuid.uuid4().hex
+    def _seal_file(self, table: pa.Table, path: Path, associated: str) -> None:
         buffer = io.BytesIO()
-        pq.write_table(table.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA), buffer,
-                       compression="zstd")  # fmt: skip
-        sealed = self._sealer.seal(buffer.getvalue(), segment_id.encode())
-        path = self._segment_path(segment_id)
+        pq.write_table(table, buffer, compression="lz4")
+        sealed = self._sealer.seal(buffer.getvalue(), associated.encode())
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -189,10 +186,57 @@ class Vault:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        self.con.execute(
-            "INSERT INTO vault.segment VALUES (?, ?, ?, now())", [segment_id, run_id, len(table)]
-        )
+
+    def write_segment(self, table: pa.Table, run_id: str, features: pa.Table | None = None,
+                      features_version: int | None = None) -> str:  # fmt: skip
+        """Seal a table of records (``SEGMENT_SCHEMA``) into a new segment, and their
+        linkage features (if given) beside it."""
+        segment_id = uuid.uuid4().hex
+        identity = table.select(SEGMENT_SCHEMA.names).cast(SEGMENT_SCHEMA)
+        self._seal_file(identity, self._segment_path(segment_id), segment_id)
+        if features is not None:
+            self.write_features(segment_id, features)
+        self.con.execute("INSERT INTO vault.segment VALUES (?, ?, ?, now(), ?)",
+                         [segment_id, run_id, len(table),
+                          features_version if features is not None else None])  # fmt: skip
         return segment_id
+
+    def write_features(self, segment_id: str, features: pa.Table) -> None:
+        self._seal_file(features, self._features_path(segment_id), segment_id + "|features")
+
+    def _features_path(self, segment_id: str) -> Path:
+        return self.folder / "segments" / f"{segment_id}.features.seg"
+
+    def read_features(self, segment_id: str) -> pa.Table:
+        path = self._features_path(segment_id)
+        plain = self._sealer.open(path.read_bytes(), (segment_id + "|features").encode(), str(path))
+        return pq.read_table(io.BytesIO(plain))
+
+    def load_features(self, version: int, where: str = "TRUE",
+                      name: str = "stored_features") -> list[str]:  # fmt: skip
+        """Decrypt the stored linkage features of the active records (``where`` on ``record
+        r``) into the view ``name`` (with person_seq, provider, source_key, is_new false);
+        returns the segments whose features are missing or of another version."""
+        rows = self.con.execute(
+            f"SELECT DISTINCT s.segment_id, s.features_version FROM vault.record r JOIN"
+            f" vault.segment s USING (segment_id) WHERE r.active AND ({where}) ORDER BY 1"
+        ).fetchall()
+        stale = [seg for seg, v in rows if v != version or not self._features_path(seg).exists()]
+        tables = [self.read_features(seg) for seg, v in rows if seg not in stale]
+        self.forget(name)
+        if tables:
+            self.con.register(
+                f"{name}_decrypted", pa.concat_tables(tables, promote_options="default")
+            )
+            source = f"{name}_decrypted"
+        else:
+            source = "(SELECT NULL::BIGINT AS record_id WHERE false)"
+        self.con.execute(
+            f"CREATE TEMP VIEW {name} AS SELECT f.*, r.person_seq, r.provider, r.source_key,"
+            f" false AS is_new FROM {source} f JOIN vault.record r USING (record_id)"
+            f" WHERE r.active AND ({where})"
+        )
+        return stale
 
     def read_segment(self, segment_id: str) -> pa.Table:
         path = self._segment_path(segment_id)

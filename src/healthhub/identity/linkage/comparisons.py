@@ -36,6 +36,9 @@ class Comparison:
     similarity: str | None = None
     bands: tuple[float, ...] = ()
     else_label: str = "different"
+    # the most a level may weigh (bits): for a field that people share more than its
+    # random-pair frequency says (an e-mail address made of one's name, a family's)
+    max_weight: float | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -84,7 +87,9 @@ def _overlap(a: str, b: str) -> str:
 
 
 # given and family name written the other way round (a frequent registration slip)
-SWAPPED = "(list_contains(r.fam, l.given_sq) AND list_contains(l.fam, r.given_sq))"
+SWAPPED = (
+    "(list_has_any(l.given_tokens, r.fam_tokens) AND list_has_any(r.given_tokens, l.fam_tokens))"
+)
 MIN_FAMILY_TF = (
     "list_min(list_transform(list_intersect(l.fam, r.fam),"
     " lambda x: l.fam_tf[list_position(l.fam, x)]))"
@@ -131,7 +136,8 @@ COMPARISONS: tuple[Comparison, ...] = (
     )),
     Comparison("email", "l.email IS NULL OR r.email IS NULL", (
         Level("exact", "l.email = r.email"),
-    ), _jw("split_part(l.email, '@', 1)", "split_part(r.email, '@', 1)"), (0.88,)),
+    ), _jw("split_part(l.email, '@', 1)", "split_part(r.email, '@', 1)"), (0.88,),
+        max_weight=8.0),
 )  # fmt: skip
 BY_NAME = {c.name: c for c in COMPARISONS}
 

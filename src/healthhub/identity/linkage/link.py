@@ -45,12 +45,19 @@ from healthhub.identity.linkage.model import (
 
 LEVEL_COLUMNS = [f"g_{c.name}" for c in COMPARISONS]
 MIN_LABELLED = 30  # known matches needed to start EM from them
-# relatives, not one person: one family name and home, and wholly different given names
-# (siblings, twins, a couple) or birth dates years apart (a parent and a child, even of
-# one name); or both records marked as a multiple birth with given names that differ
-GUARD = """NOT by_national_id AND (
-    (g_family IN (0, 1) AND (g_address = 0 OR g_phone = 0) AND (g_given = 5 OR g_birth_date = 4))
+# relatives, not one person: one home (street line or phone) and birth dates years apart
+# (a parent and a child, even of one name) or wholly different given names (siblings,
+# twins, a couple; whatever their family names: a married sister, a wife under her maiden
+# name); or both records marked as a multiple birth with given names that differ
+GUARD = """NOT national_link AND (
+    ((g_address = 0 OR g_phone = 0)
+        AND (g_birth_date = 4 OR (g_given = 5 AND NOT same_given_sound)))
     OR (both_multiple_birth AND g_given >= 3))"""
+# a shared validated national id links on its own only when the birth dates agree and the
+# rest does not say otherwise: numbers get mistyped into another patient's record, and a
+# family may share one card
+NATIONAL_LINK = "by_national_id AND g_birth_date IN (0, 1)"
+MIN_NATIONAL_EVIDENCE = -10.0  # bits the other fields may hold against a national-id link
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ def _pair_levels_sql(pairs: str, where: str = "TRUE") -> str:
         SELECT p.id_l, p.id_r, p.rules,
             coalesce(l.nid_scheme = r.nid_scheme AND l.nid = r.nid, false) AS by_national_id,
             coalesce(l.multiple_birth AND r.multiple_birth, false) AS both_multiple_birth,
+            coalesce(l.given_sound = r.given_sound, false) AS same_given_sound,
             {comparison_columns()}, {tf_columns()}
         FROM {pairs} p
         JOIN features l ON l.record_id = p.id_l
@@ -142,7 +150,8 @@ def fit_model(con: duckdb.DuckDBPyConnection, u: dict[str, list[float]], stored:
               min_pairs: int) -> Model:  # fmt: skip
     """EM on this delivery's compared pairs, or the stored model when they are too few."""
     rows = con.execute(
-        f"SELECT {', '.join(LEVEL_COLUMNS)}, rules, by_national_id, count(*) FROM compared"
+        f"SELECT {', '.join(LEVEL_COLUMNS)}, rules, {NATIONAL_LINK} AS known, count(*)"
+        " FROM compared"
         " GROUP BY ALL"
     ).fetchall()
     if not rows:
@@ -177,25 +186,27 @@ def _with_u(model: Model, u: dict[str, list[float]]) -> Model:
 def decide_pairs(con: duckdb.DuckDBPyConnection, model: Model, settings: LinkSettings) -> None:
     """Score ``compared`` with ``model`` (its ``prior_weight_used``) into ``scored``, then
     decide each pair into ``decided``, reviewers' decisions (``decisions``) first."""
+    prior = model.prior_weight_used
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE scored AS
-        SELECT *, 1.0 / (1.0 + pow(2.0, -match_weight)) AS probability FROM (
-            SELECT c.*, {model.score_sql(model.prior_weight_used)} AS match_weight,
-                {GUARD} AS guarded
-            FROM compared c)""")
+        SELECT *, 1.0 / (1.0 + pow(2.0, -match_weight)) AS probability, {GUARD} AS guarded
+        FROM (SELECT *, {NATIONAL_LINK}
+                        AND match_weight - {prior:.10f} >= {MIN_NATIONAL_EVIDENCE} AS national_link
+              FROM (SELECT c.*, {model.score_sql(prior)} AS match_weight FROM compared c))""")
     link_t, review_t = settings.link_threshold, settings.review_threshold
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE decided AS
-        SELECT s.id_l, s.id_r, s.probability, s.match_weight, s.by_national_id, s.guarded,
+        SELECT s.id_l, s.id_r, s.probability, s.match_weight, s.national_link AS by_national_id,
+            s.guarded,
             {", ".join(f"s.{c}" for c in LEVEL_COLUMNS)},
             CASE WHEN d.decision = 'same' THEN 'link'
                  WHEN d.decision = 'different' THEN 'apart'
-                 WHEN s.by_national_id THEN 'link'
+                 WHEN s.national_link THEN 'link'
                  WHEN s.probability >= {link_t} AND NOT s.guarded THEN 'link'
                  WHEN s.probability >= {review_t} THEN 'review'
                  ELSE 'none' END AS decision,
             CASE WHEN d.decision IS NOT NULL THEN 'reviewer'
-                 WHEN s.by_national_id THEN 'national id'
+                 WHEN s.national_link THEN 'national id'
                  ELSE 'probability' END AS basis
         FROM scored s
         JOIN features l ON l.record_id = s.id_l JOIN features r ON r.record_id = s.id_r

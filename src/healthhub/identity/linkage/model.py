@@ -108,10 +108,14 @@ class Model:
             cases = [f"WHEN {i} THEN {w:.10f}" for i, w in enumerate(weights[name])]
             for level in comparison.tf_levels:
                 m = max(self.m[name][level], PROBABILITY_FLOOR)
+                tf = f"tf_{name}"
                 cases[level] = (
-                    f"WHEN {level} THEN coalesce({np.log2(m):.10f}"
-                    f" - log2(greatest(tf_{name}, {PROBABILITY_FLOOR})), {weights[name][level]:.10f})"
+                    f"WHEN {level} THEN CASE WHEN {tf} IS NULL THEN {weights[name][level]:.10f}"
+                    f" ELSE {np.log2(m):.10f} - log2(greatest({tf}, {PROBABILITY_FLOOR})) END"
                 )
+            if comparison.max_weight is not None:
+                cases = [c.replace(" THEN ", " THEN least(", 1) + f", {comparison.max_weight})"
+                         for c in cases]  # fmt: skip
             terms.append(f"CASE g_{name} {' '.join(cases)} ELSE 0 END")
         return " + ".join(terms)
 
