@@ -157,7 +157,7 @@ def test_an_altered_segment_or_another_hubs_keys_are_refused(hub: Hub, tmp_path:
         with pytest.raises(VaultIntegrityError, match="does not decrypt") as caught:
             vault.load_identities()
         assert "Zyxwabc" not in str(caught.value)
-        with pytest.raises(VaultIntegrityError, match="features.seg: does not decrypt"):
+        with pytest.raises(VaultIntegrityError, match=r"features\.seg: does not decrypt"):
             vault.load_features(1)
     finally:
         vault.close()
