@@ -407,9 +407,9 @@ def test_an_opt_out_by_national_id_reaches_every_provider(hub: Hub, tmp_path: Pa
     vault = Vault(hub.vault, KeyStore(hub.keys))
     try:
         optouts.add(vault, "national_id", spaced, date(2026, 1, 1), "GDPR art. 21", "tester")
-        out = optouts.opted_out(vault, date(2026, 6, 1))
     finally:
         vault.close()
+    out = optouts.opted_out_people(hub.vault, KeyStore(hub.keys), date(2026, 6, 1))
     people = links(hub)
     assert out == {people[("hospital", "h1")]} == {people[("laboratory", "l1")]}
 
@@ -451,6 +451,10 @@ def test_rotating_the_hub_key_rekeys_every_person_id(hub: Hub, tmp_path: Path) -
     finally:
         vault.close()
     assert [e.action for e in audit.events(hub.governance)] == [audit.KEYS_ROTATED]
+    # when the permit ends the project's key is destroyed: its pseudonyms lead nowhere
+    assert KeyStore(hub.keys).destroy("project-study-1")
+    with pytest.raises(UserError, match="not found"):
+        KeyStore(hub.keys).project_key("study-1")
 
 
 def test_an_interrupted_rotation_resumes(hub: Hub, tmp_path: Path,

@@ -5,8 +5,8 @@ in the vault (the identifier sealed, a blind index to find it again). Removing i
 new event, dated too: the history stays. An objection follows the *person*: whichever
 record it names, every record linked to that person is out, at every provider.
 
-``opted_out(vault, as_of)`` answers "who is opted out on day D" with the warehouse person
-ids, in one call: the opt-outs in force on D (the last event on or before D is an
+``opted_out(vault, as_of)`` (or ``opted_out_people(vault folder, keys, as_of)``) answers
+"who is opted out on day D" with the warehouse person ids, in one call: the opt-outs in force on D (the last event on or before D is an
 addition), matched against the vault's records, then extended to their people.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -21,6 +22,7 @@ import pyarrow as pa
 from healthhub.exceptions import UserError
 from healthhub.identity import national_ids
 from healthhub.identity.crypto import SEPARATOR, Sealer, blind_indexes
+from healthhub.identity.keys import KeyStore
 from healthhub.identity.vault import Vault
 
 KINDS = ("mrn", "national_id")
@@ -180,3 +182,13 @@ def listing(vault: Vault, as_of: date) -> list[OptOut]:
                           date.fromisoformat(current["effective"]) if current else None,
                           current["legal_basis"] if current else None, entry.history))  # fmt: skip
     return out
+
+
+def opted_out_people(vault_folder: Path, keys: KeyStore, as_of: date) -> set[int]:
+    """``opted_out`` for callers outside the identity package (provisioning): opens the
+    vault, answers, closes it."""
+    vault = Vault(vault_folder, keys)
+    try:
+        return opted_out(vault, as_of)
+    finally:
+        vault.close()
