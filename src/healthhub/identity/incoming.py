@@ -83,12 +83,16 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
                    index_key: bytes) -> int:  # fmt: skip
     """Make ``incoming`` from the run's flattened patients; returns its row count."""
     p = DUCKDB.string(provider)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT * FROM read_parquet({DUCKDB.string(str(patient_file))}) WHERE id IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST) = 1""")
+    source = f"read_parquet({DUCKDB.string(str(patient_file))})"
+    repeated = con.execute(f"SELECT count(id) - count(DISTINCT id) FROM {source}").fetchall()[0][0]
+    if repeated:  # a Patient sent twice in one delivery: the copy last updated
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM {source} WHERE id IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST) = 1""")
+    else:  # the usual case: read in place
+        con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM {source} WHERE id IS NOT NULL")
     _national_ids(con)
-    ids = [r[0] for r in con.execute("SELECT id FROM staged ORDER BY 1").fetchall()]
+    ids = con.sql("SELECT id FROM staged ORDER BY 1").fetch_arrow_table().column(0).to_pylist()
     keys = blind_indexes(index_key, "source", source_texts([provider] * len(ids), ids))
     con.register("source_keys", pa.table({"patient_id": pa.array(ids, pa.string()),
                                           "source_key": pa.array(keys, pa.int64())}))  # fmt: skip
@@ -107,5 +111,5 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
         FROM staged s LEFT JOIN incoming_nid n ON n.patient_id = s.id
         JOIN source_keys k ON k.patient_id = s.id""")
     con.unregister("source_keys")
-    con.execute("DROP TABLE staged")
+    con.execute("DROP VIEW IF EXISTS staged" if not repeated else "DROP TABLE staged")
     return len(ids)
