@@ -92,7 +92,7 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
     else:  # the usual case: read in place
         con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM {source} WHERE id IS NOT NULL")
     _national_ids(con)
-    ids = con.sql("SELECT id FROM staged ORDER BY 1").fetch_arrow_table().column(0).to_pylist()
+    ids = con.sql("SELECT id FROM staged ORDER BY 1").to_arrow_table().column(0).to_pylist()
     keys = blind_indexes(index_key, "source", source_texts([provider] * len(ids), ids))
     con.register("source_keys", pa.table({"patient_id": pa.array(ids, pa.string()),
                                           "source_key": pa.array(keys, pa.int64())}))  # fmt: skip
