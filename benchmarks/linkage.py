@@ -37,11 +37,9 @@ import orjson
 from healthhub.engines.base import create_engine
 from healthhub.hub.config import init_hub
 from healthhub.hub.pipeline import ingest
-from healthhub.identity.evaluation import pairwise
+from healthhub.identity.evaluation import hub_accuracy, pairwise, read_truth
 from healthhub.identity.keys import KeyStore
-from healthhub.identity.links import source_links
 from healthhub.identity.pseudonyms import new_person_keys, person_ids
-from healthhub.identity.vault import Vault
 from healthhub.sources.fhir.runner import library_views, run_views
 from healthhub.synth import generate
 
@@ -56,18 +54,7 @@ def peak_rss_mb() -> float:
 
 
 def accuracy(hub: Any, truth: dict[tuple[str, str], str]) -> dict[str, Any]:
-    vault = Vault(hub.vault, KeyStore(hub.keys))
-    try:
-        links = {(p, s): person for p, s, person in source_links(vault)}
-    finally:
-        vault.close()
-    common = sorted(set(truth) & set(links))
-    return pairwise([links[k] for k in common], [truth[k] for k in common]).as_dict()
-
-
-def read_truth(path: Path) -> dict[tuple[str, str], str]:
-    with path.open(encoding="utf-8") as fh:
-        return {(r["provider"], r["patient_id"]): r["person_key"] for r in csv.DictReader(fh)}
+    return hub_accuracy(hub.vault, KeyStore(hub.keys), truth).as_dict()
 
 
 def link_hub(hub_dir: Path, providers: list[Path]) -> tuple[Any, float, list[dict[str, Any]]]:

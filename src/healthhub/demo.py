@@ -20,22 +20,10 @@ DEMO_MARK = ".healthhub-demo"
 
 def _linkage_accuracy(hub: Any, truth_file: Path) -> dict[str, Any]:
     """Pairwise precision and recall of the hub's people against the generator's truth."""
-    import csv
-
-    from healthhub.identity.evaluation import pairwise
+    from healthhub.identity.evaluation import hub_accuracy, read_truth
     from healthhub.identity.keys import KeyStore
-    from healthhub.identity.links import source_links
-    from healthhub.identity.vault import Vault
 
-    with truth_file.open(encoding="utf-8") as fh:
-        truth = {(r["provider"], r["patient_id"]): r["person_key"] for r in csv.DictReader(fh)}
-    vault = Vault(hub.vault, KeyStore(hub.keys))
-    try:
-        links = {(p, s): person for p, s, person in source_links(vault)}
-    finally:
-        vault.close()
-    common = sorted(set(truth) & set(links))
-    return pairwise([links[k] for k in common], [truth[k] for k in common]).as_dict()
+    return hub_accuracy(hub.vault, KeyStore(hub.keys), read_truth(truth_file)).as_dict()
 
 
 @click.command("demo")

@@ -8,10 +8,15 @@ record-linkage literature report). Counted from cluster sizes, never pair by pai
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from healthhub.identity.keys import KeyStore
 
 
 @dataclass(frozen=True)
@@ -51,3 +56,23 @@ def pairwise(predicted: Sequence[Hashable], truth: Sequence[Hashable]) -> Accura
         raise ValueError("predicted and truth must label the same records")
     both = Counter(zip(predicted, truth, strict=True))
     return Accuracy(len(truth), _pairs(Counter(truth)), _pairs(Counter(predicted)), _pairs(both))
+
+
+def read_truth(path: Path) -> dict[tuple[str, str], str]:
+    """A generator's ``ground_truth.csv``: (provider, patient id) -> the true person."""
+    with path.open(encoding="utf-8") as fh:
+        return {(r["provider"], r["patient_id"]): r["person_key"] for r in csv.DictReader(fh)}
+
+
+def hub_accuracy(vault_folder: Path, keys: KeyStore, truth: dict[tuple[str, str], str]) -> Accuracy:
+    """Pairwise accuracy of a hub's people against a truth, on the records both know."""
+    from healthhub.identity.links import source_links
+    from healthhub.identity.vault import Vault
+
+    vault = Vault(vault_folder, keys)
+    try:
+        links = {(p, s): person for p, s, person in source_links(vault)}
+    finally:
+        vault.close()
+    common = sorted(set(truth) & set(links))
+    return pairwise([links[k] for k in common], [truth[k] for k in common])

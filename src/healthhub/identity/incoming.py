@@ -90,7 +90,9 @@ def stage_incoming(con: duckdb.DuckDBPyConnection, patient_file: Path, provider:
             CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM {source} WHERE id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST) = 1""")
     else:  # the usual case: read in place
-        con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM {source} WHERE id IS NOT NULL")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM {source} WHERE id IS NOT NULL"
+        )
     _national_ids(con)
     ids = con.sql("SELECT id FROM staged ORDER BY 1").to_arrow_table().column(0).to_pylist()
     keys = blind_indexes(index_key, "source", source_texts([provider] * len(ids), ids))
