@@ -45,6 +45,7 @@ from healthhub.identity.linkage.model import (
 
 LEVEL_COLUMNS = [f"g_{c.name}" for c in COMPARISONS]
 MIN_LABELLED = 30  # known matches needed to start EM from them
+U_KEPT_WHILE = 1.25  # u is estimated again once the hub holds 25 % more records
 # relatives, not one person: one home (street line or phone) and birth dates years apart
 # (a parent and a child, even of one name) or wholly different given names (siblings,
 # twins, a couple; whatever their family names: a married sister, a wife under her maiden
@@ -273,8 +274,14 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
     seconds["comparing"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    u = estimate_u(con, settings.random_pairs)
+    records = _scalar(con, "SELECT count(*) FROM features")
+    if stored is not None and 0 < stored.records and records <= stored.records * U_KEPT_WHILE:
+        u = stored.u  # the population has hardly changed since u was estimated
+    else:
+        u = estimate_u(con, settings.random_pairs)
     model = fit_model(con, u, stored, settings.min_pairs_for_em)
+    reused = stored is not None and u is stored.u
+    model.records = stored.records if reused and stored is not None else records
     seconds["model"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

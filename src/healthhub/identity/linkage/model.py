@@ -68,6 +68,7 @@ class Model:
     iterations: int = 0
     notes: list[str] = field(default_factory=list)
     prior_weight_used: float = -20.0  # the prior log-odds the last scoring used
+    records: int = 0  # records in the hub when u was estimated
 
     def weights(self) -> dict[str, list[float]]:
         return {
@@ -91,13 +92,13 @@ class Model:
     def as_dict(self) -> dict[str, Any]:
         return {"m": self.m, "u": self.u, "prior": self.prior, "pairs": self.pairs,
                 "iterations": self.iterations, "notes": self.notes,
-                "prior_weight_used": self.prior_weight_used}  # fmt: skip
+                "prior_weight_used": self.prior_weight_used, "records": self.records}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
         return cls(data["m"], data["u"], data["prior"], data.get("pairs", 0),
                    data.get("iterations", 0), data.get("notes", []),
-                   data.get("prior_weight_used", -20.0))  # fmt: skip
+                   data.get("prior_weight_used", -20.0), data.get("records", 0))  # fmt: skip
 
     def score_sql(self, prior_weight: float) -> str:
         """SQL for the match weight of a row with ``g_<name>`` and ``tf_<name>`` columns."""
