@@ -275,7 +275,7 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
 
     t0 = time.perf_counter()
     records = _scalar(con, "SELECT count(*) FROM features")
-    if stored is not None and 0 < stored.records and records <= stored.records * U_KEPT_WHILE:
+    if stored is not None and stored.records > 0 and records <= stored.records * U_KEPT_WHILE:
         u = stored.u  # the population has hardly changed since u was estimated
     else:
         u = estimate_u(con, settings.random_pairs)
