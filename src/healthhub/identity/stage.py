@@ -14,8 +14,9 @@
    has_birth_date) for every record of the provider, and the free-text views scrubbed of
    the patients' own identifiers.
 
-The flattened files are left as they are until the run ends, so the stage can run again
-after a failure and give the same result: a delivery already in the vault is unchanged.
+The flattened files are left as they are until the stage has written its outputs, so it
+can run again after a failure and give the same result (a delivery already in the vault
+is unchanged); then the flattened files that held identifiers are deleted.
 """
 
 from __future__ import annotations
@@ -368,6 +369,10 @@ def identify(engine: Engine, hub_vault: Path, keys: KeyStore, provider: str, run
         _person_map(vault, provider, out / "person_map.parquet")
         summary.notes_scrubbed = scrub.scrub_free_text(engine, vault, provider, staging, out)
         summary.seconds["scrubbing"] = time.perf_counter() - t0
+        # the flattened rows that held identifiers are no longer needed: standardisation
+        # reads their identified versions (a failed standardisation resumes from those)
+        for done in out.glob("*.parquet"):
+            (staging / done.name).unlink(missing_ok=True)
         return summary
     finally:
         vault.close()
