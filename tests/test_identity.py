@@ -144,7 +144,7 @@ def test_identifiers_are_sealed_in_the_vault(hub: Hub, tmp_path: Path) -> None:
 def test_an_altered_segment_or_another_hubs_keys_are_refused(hub: Hub, tmp_path: Path) -> None:
     deliver(hub, "hospital", tmp_path / "d1", patient("p1"))
     other = init_hub(tmp_path / "other")
-    with pytest.raises(UserError, match="another hub key"):
+    with pytest.raises(UserError, match="another (hub|vault) key"):
         Vault(hub.vault, KeyStore(other.keys))
     files = sorted(hub.vault.glob("segments/*.seg"))
     assert [p.name.endswith(".features.seg") for p in files] == [True, False]
@@ -352,11 +352,43 @@ def test_source_links_export_for_stewards_audited(hub: Hub, tmp_path: Path) -> N
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("UPDATE audit_event SET actor = 'someone'")
     db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
     db.execute("UPDATE audit_event SET actor = 'someone' WHERE seq = 1")
     db.commit()
-    db.close()
     tampered = run("audit", "verify", "--hub", str(hub.root))
     assert tampered.exit_code == 1 and "breaks at event 1" in tampered.output
+    # rewriting the chain needs the audit key: recomputed without it, it still breaks
+    import hashlib
+
+    db.execute("DROP TRIGGER IF EXISTS audit_no_update")  # made again by every open
+    rows = db.execute("SELECT seq, at, actor, action, payload FROM audit_event ORDER BY seq")
+    prev = "0" * 64
+    for seq, at, who, act, body in rows.fetchall():
+        digest = hashlib.sha256("\x1f".join((prev, at, who, act, body)).encode()).hexdigest()
+        db.execute(
+            "UPDATE audit_event SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, seq)
+        )
+        prev = digest
+    db.commit()
+    assert run("audit", "verify", "--hub", str(hub.root)).exit_code == 1
+    # and dropping the last events is seen: the head is kept outside the database
+    fresh = init_hub(tmp_path / "fresh")
+    deliver(fresh, "hospital", tmp_path / "f1", patient("h1"))
+    for _ in range(2):
+        assert (
+            run(
+                "identity", "links", "-o", str(tmp_path / "f.csv"), "--hub", str(fresh.root)
+            ).exit_code
+            == 0
+        )
+    db.close()
+    db = sqlite3.connect(fresh.governance)
+    db.execute("DROP TRIGGER audit_no_delete")
+    db.execute("DELETE FROM audit_event WHERE seq = 2")
+    db.commit()
+    db.close()
+    cut = run("audit", "verify", "--hub", str(fresh.root), "--json")
+    assert cut.exit_code == 1 and json.loads(cut.output)["first_broken"] == 2
 
 
 # --- opt-outs -------------------------------------------------------------------------------

@@ -3,9 +3,17 @@ allowed, and return nothing when it is."""
 
 from __future__ import annotations
 
+import os
+import pwd
 from collections.abc import Sequence
 
 from healthhub.exceptions import UserError
+
+
+def current_user() -> str:
+    """The operating-system user running this process (its effective uid: environment
+    variables such as LOGNAME cannot change it)."""
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 class NotAllowed(UserError):

@@ -9,7 +9,6 @@ the hub with ``--hub DIR`` or the ``HEALTHHUB_HOME`` setting.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import tomllib
@@ -120,6 +119,7 @@ def _toml_string(text: str) -> str:
 
 def init_hub(root: Path, name: str | None = None) -> Hub:
     """Create a hub in ``root`` (an empty or new folder) and return it."""
+    from healthhub.governance.policies import current_user
     from healthhub.hub.runs import RunStore
     from healthhub.identity.keys import KeyStore
 
@@ -132,7 +132,7 @@ def init_hub(root: Path, name: str | None = None) -> Hub:
     text = CONFIG_TEMPLATE.format(
         name=_toml_string(name or root.resolve().name),
         created=_toml_string(created),
-        stewards="[" + _toml_string(getpass.getuser()) + "]",
+        stewards="[" + _toml_string(current_user()) + "]",
     )
     (root / CONFIG_NAME).write_text(text)
     hub = open_hub(root)

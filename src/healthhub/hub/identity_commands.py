@@ -8,7 +8,6 @@ is asked to show a review pair's values.
 
 from __future__ import annotations
 
-import getpass
 import sys
 import time
 from collections.abc import Iterator
@@ -39,11 +38,18 @@ def _vault(hub_dir: Path | None, write: bool = True) -> Iterator[tuple[Any, Any]
 
 
 def _steward(hub: Any, action: str) -> str:
-    from healthhub.governance.policies import check_steward
+    from healthhub.governance.policies import check_steward, current_user
 
-    user = getpass.getuser()
+    user = current_user()
     check_steward(user, hub.stewards, action)
     return user
+
+
+def _audit(hub: Any, action: str, payload: dict[str, Any], user: str) -> None:
+    from healthhub.governance import audit
+    from healthhub.identity.keys import KeyStore
+
+    audit.record(hub.governance, KeyStore(hub.keys).audit_key(), action, payload, user)
 
 
 def _date(value: str | None, option: str) -> date:
@@ -150,7 +156,7 @@ def review_show(ctx: click.Context, pair_id: int, hub_dir: Path | None, as_json:
         if values:
             user = _steward(hub, "see the identifiers of review pairs")
             summary["records"] = review.values(vault, pair_id)
-            audit.record(hub.governance, audit.REVIEW_VALUES_SHOWN, {"pair_ids": [pair_id]}, user)
+            _audit(hub, audit.REVIEW_VALUES_SHOWN, {"pair_ids": [pair_id]}, user)
     lines = [f"pair {pair_id}: p={summary['probability']:.4f}, weight {summary['match_weight']:.1f}"
              f", {summary['reason']} ({summary['status']})"]  # fmt: skip
     lines += [f"  {k:<12} {v}" for k, v in summary["levels"].items()]
@@ -181,7 +187,7 @@ def review_decide(ctx: click.Context, pair_id: int, decision: str, hub_dir: Path
         user = _steward(hub, "decide review pairs")
         events = review.decide(vault, pair_id, decision, user, note, link_settings(hub))
         applied = apply_identity_events(hub, vault)
-        audit.record(hub.governance, audit.REVIEW_DECIDED,
+        _audit(hub, audit.REVIEW_DECIDED,
                      {"pair_id": pair_id, "decision": decision, "events": events}, user)  # fmt: skip
         people = vault.count_people()
     summary = {"pair_id": pair_id, "decision": decision, "events": events,
@@ -207,10 +213,9 @@ def identity_links(hub_dir: Path | None, as_json: bool, output: Path) -> None:
     started = time.perf_counter()
     with _vault(hub_dir) as (hub, vault):
         user = _steward(hub, "export source links")
-        rows = export_links(vault, output, [hub.warehouse.parent, hub.landing, hub.vault])
-        audit.record(
-            hub.governance, audit.LINKS_EXPORTED, {"rows": rows, "file": str(output)}, user
-        )
+        rows = export_links(vault, output, [hub.root, hub.warehouse.parent, hub.landing, hub.vault,
+                                            hub.keys, hub.work])  # fmt: skip
+        _audit(hub, audit.LINKS_EXPORTED, {"rows": rows, "file": str(output)}, user)
     summary = {
         "rows": rows,
         "output": str(output),
@@ -258,7 +263,7 @@ def keys_rotate(hub_dir: Path | None, as_json: bool) -> None:
     started = time.perf_counter()
     with hub_lock(hub.root):
         result = rotate_hub_key(hub)
-        audit.record(hub.governance, audit.KEYS_ROTATED, result, user)
+        _audit(hub, audit.KEYS_ROTATED, result, user)
     result["seconds"] = round(time.perf_counter() - started, 3)
     _emit(as_json, result, [
         f"Rotated the hub key ({result['old']} -> {result['new']}): {result['people']:,} people,"
@@ -308,7 +313,7 @@ def optout_add(hub_dir: Path | None, as_json: bool, mrn: str | None, provider: s
             optout_id = optouts.add(vault, "national_id", _identifier(national_id or ""), day,
                                     basis, user, scheme=scheme, note=note)  # fmt: skip
         people = len(optouts.opted_out(vault, max(day, date.today())))
-        audit.record(hub.governance, audit.OPTOUT_ADDED,
+        _audit(hub, audit.OPTOUT_ADDED,
                      {"optout_id": optout_id, "kind": "mrn" if mrn else "national_id",
                       "provider": provider, "effective": day.isoformat(), "legal_basis": basis},
                      user)  # fmt: skip
@@ -332,7 +337,7 @@ def optout_remove(optout_id: int, hub_dir: Path | None, as_json: bool, effective
     with _vault(hub_dir) as (hub, vault):
         user = _steward(hub, "withdraw opt-outs")
         optouts.remove(vault, optout_id, day, user, note)
-        audit.record(hub.governance, audit.OPTOUT_REMOVED,
+        _audit(hub, audit.OPTOUT_REMOVED,
                      {"optout_id": optout_id, "effective": day.isoformat()}, user)  # fmt: skip
     _emit(as_json, {"optout_id": optout_id, "removed_from": day.isoformat()},
           [f"Opt-out {optout_id} withdrawn from {day.isoformat()}"])  # fmt: skip
@@ -375,7 +380,9 @@ def audit_verify(hub_dir: Path | None, as_json: bool) -> None:
     from healthhub.hub.config import open_hub
 
     hub = open_hub(hub_dir)
-    count, broken = audit.verify(hub.governance)
+    from healthhub.identity.keys import KeyStore
+
+    count, broken = audit.verify(hub.governance, KeyStore(hub.keys).audit_key())
     summary = {"events": count, "intact": broken is None, "first_broken": broken}
     _emit(as_json, summary, [f"{count:,} audit event(s): " + (
         "the chain is intact" if broken is None else f"the chain breaks at event {broken}")])  # fmt: skip

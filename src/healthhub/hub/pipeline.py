@@ -143,9 +143,14 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
         summary = store.get(run.run_id).summary
         if summary.get("nothing_new"):
             return {}
+        from healthhub.hub.sync import check_warehouse_key
+        from healthhub.identity.stage import refresh_person_map
+
+        refresh_person_map(hub.vault, KeyStore(hub.keys), staging)
         warehouse = connect(hub.warehouse, memory_limit=hub.memory_limit,
                             temp_directory=hub.work / "spill")  # fmt: skip
         try:
+            check_warehouse_key(warehouse, KeyStore(hub.keys))
             result = run_standardize(get_engine(), warehouse, run.provider, staging,
                                      hub.birth_date_precision, say)  # fmt: skip
             t0 = time.perf_counter()
@@ -173,8 +178,10 @@ def _drive(hub: Hub, store: RunStore, run: Run, engine_name: str,
                 result = work()
             except HealthhubError as exc:
                 store.fail(run.run_id, f"{STAGE_NAMES[state]}: {exc}")
-                raise RunFailed(f"run {run.run_id} failed before '{state}': {exc}"
-                                f" (fix it, then: healthhub runs resume {run.run_id})") from None  # fmt: skip
+                failed = RunFailed(f"run {run.run_id} failed before '{state}': {exc}"
+                                   f" (fix it, then: healthhub runs resume {run.run_id})")  # fmt: skip
+                failed.exit_code = getattr(exc, "exit_code", 1)  # a setting to change: 2
+                raise failed from None
             except KeyboardInterrupt:
                 store.fail(run.run_id, f"{STAGE_NAMES[state]}: interrupted")
                 raise

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from healthhub.exceptions import UserError
 from healthhub.hub.config import Hub
 from healthhub.identity.events import moves_after
 from healthhub.identity.keys import HUB_KEY, KeyStore, fingerprint
@@ -27,6 +28,19 @@ from healthhub.standardize.warehouse import (
     connect,
     refresh_derived,
 )
+
+META_DDL = "CREATE TABLE IF NOT EXISTS healthhub_meta (name VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+def check_warehouse_key(con: Any, keys: KeyStore) -> None:
+    """Refuse to write person ids into a warehouse re-keyed under another hub key."""
+    con.execute(META_DDL)
+    rows = con.execute("SELECT value FROM healthhub_meta WHERE name = 'hub_key'").fetchall()
+    if rows and rows[0][0] != fingerprint(keys.hub_key()):
+        raise UserError(
+            "the warehouse's person ids are under another hub key than the key store's: a"
+            " rotation was interrupted; run `healthhub keys rotate` again to finish it"
+        )
 
 
 def apply_identity_events(hub: Hub, vault: Vault) -> dict[str, int]:
@@ -102,11 +116,9 @@ def _rekey_warehouse(hub: Hub, mapping: pa.Table, new_print: str) -> int:
     con = connect(hub.warehouse, memory_limit=hub.memory_limit,
                   temp_directory=hub.work / "spill")  # fmt: skip
     try:
-        con.execute("CREATE TABLE IF NOT EXISTS healthhub_meta (name VARCHAR PRIMARY KEY,"
-                    " value VARCHAR)")  # fmt: skip
-        done = con.execute("SELECT value FROM healthhub_meta WHERE name = 'hub_key'").fetchall()
-        if done and done[0][0] == new_print:
-            return 0
+        con.execute(META_DDL)
+        # run whatever the marker says: mapping old ids to new ones is idempotent, and rows
+        # written under the old key after an interrupted rotation are re-keyed too
         con.register("mapping_arrow", mapping)
         rows = 0
         con.execute("BEGIN TRANSACTION")

@@ -60,9 +60,10 @@ def assign(con: duckdb.DuckDBPyConnection) -> Assignment:
     left = inverse[n_new : n_new + n_links]
     right = inverse[n_new + n_links : n_new + 2 * n_links]
     rest = inverse[n_new + 2 * n_links :]
-    cannot = list(
-        zip(rest[: len(apart["a"])].tolist(), rest[len(apart["a"]) :].tolist(), strict=True)
+    pairs_apart = zip(
+        rest[: len(apart["a"])].tolist(), rest[len(apart["a"]) :].tolist(), strict=True
     )
+    cannot = [(a, b) for a, b in pairs_apart if a != b]
     con.register("node_keys", pa.table({"key": pa.array(keys, pa.int64())}))
     found = con.sql(f"""
         SELECT DISTINCT {NODE_KEY.format(a="f")} AS key, hash(f.nid_scheme) AS scheme,

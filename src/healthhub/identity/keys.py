@@ -13,6 +13,7 @@ The keys of a hub:
 - ``surrogate-keys``: the salt of the warehouse's surrogate row ids, so a row id cannot
   be recomputed from a source id. It is never rotated (row ids are hashes of source ids
   and could not be re-derived without the sources);
+- ``audit``: the key of the audit trail's chain (an HMAC per event);
 - ``project-<id>``: one per project, for its pseudonyms; destroyed when its permit ends.
 """
 
@@ -30,6 +31,7 @@ from healthhub.exceptions import UserError
 HUB_KEY = "hub"
 VAULT_KEY = "vault"
 SURROGATE_KEYS = "surrogate-keys"
+AUDIT_KEY = "audit"
 NEXT = ".next"  # suffix of a key being introduced by a rotation
 KEY_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,80}")
 
@@ -42,7 +44,7 @@ class KeyStore:
         """Create the folder and the hub's keys (those missing)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
-        for name in (HUB_KEY, VAULT_KEY, SURROGATE_KEYS):
+        for name in (HUB_KEY, VAULT_KEY, SURROGATE_KEYS, AUDIT_KEY):
             if not self._path(name).exists():
                 self.write(name, secrets.token_bytes(32))
 
@@ -95,9 +97,13 @@ class KeyStore:
     def hub_key(self) -> bytes:
         return self.read(HUB_KEY)
 
-    def vault_key(self) -> bytes:
-        """The vault's master key (made on first use in hubs created without one)."""
-        if not self.exists(VAULT_KEY):
+    def audit_key(self) -> bytes:
+        return self.read(AUDIT_KEY)
+
+    def vault_key(self, create: bool = False) -> bytes:
+        """The vault's master key; ``create`` makes it when missing (a new vault only:
+        a lost vault key is not silently replaced)."""
+        if create and not self.exists(VAULT_KEY):
             self.write(VAULT_KEY, secrets.token_bytes(32))
         return self.read(VAULT_KEY)
 
@@ -127,15 +133,19 @@ class KeyStore:
         return self.read(name + NEXT) if self.exists(name + NEXT) else None
 
     def promote(self, name: str) -> None:
-        """Make the staged key the current one; the old key is overwritten and removed."""
+        """Make the staged key the current one (one atomic rename); the old key's bytes are
+        overwritten through a second link to them, then removed."""
         staged = self._path(name + NEXT)
         current = self._path(name)
         retired = current.with_suffix(".retired")
-        os.replace(current, retired)
+        retired.unlink(missing_ok=True)
+        os.link(current, retired)
         os.replace(staged, current)
         size = retired.stat().st_size
         with retired.open("r+b") as fh:
             fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
         retired.unlink()
 
 

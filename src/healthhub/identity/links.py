@@ -33,7 +33,7 @@ def export_links(vault: Vault, out: Path, forbidden: list[Path]) -> int:
     target = out.resolve()
     for folder in forbidden:
         if target.is_relative_to(folder.resolve()):
-            raise UserError(f"{out}: write the links outside the hub's {folder.name} folder")
+            raise UserError(f"{out}: write the links outside the hub ({folder})")
     if out.exists() and out.is_dir():
         raise UserError(f"{out}: is a folder; give a file name ending in .csv")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -41,10 +41,14 @@ def export_links(vault: Vault, out: Path, forbidden: list[Path]) -> int:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     vault.load_identities(name="linked")
-    vault.con.execute(f"""
-        COPY (SELECT l.provider, l.patient_id AS source_patient_id, p.person_id FROM linked l
-              JOIN vault.person p USING (person_seq) ORDER BY 1, 2)
-        TO {DUCKDB.string(str(tmp))} (FORMAT csv, HEADER true)""")
+    mask = os.umask(0o077)  # the engine creates the file: readable by its owner only
+    try:
+        vault.con.execute(f"""
+            COPY (SELECT l.provider, l.patient_id AS source_patient_id, p.person_id FROM linked l
+                  JOIN vault.person p USING (person_seq) ORDER BY 1, 2)
+            TO {DUCKDB.string(str(tmp))} (FORMAT csv, HEADER true)""")
+    finally:
+        os.umask(mask)
     rows = vault.count("SELECT count(*) FROM linked")
     vault.forget("linked")
     os.chmod(tmp, 0o600)

@@ -135,14 +135,16 @@ def opted_out(vault: Vault, as_of: date) -> set[int]:
     con.register("optouts_arrow", pa.table({
         "kind": pa.array(kinds, pa.string()), "provider": pa.array(providers, pa.string()),
         "scheme": pa.array(schemes, pa.string()), "value": pa.array(values, pa.string())}))  # fmt: skip
-    vault.load_identities(name="optout_identity")
+    # every version of every record: a record re-sent with another MRN stays objected to
+    vault.load_identities(name="optout_identity", active_only=False)
     rows = con.execute("""
         SELECT DISTINCT p.person_id FROM optout_identity i
         JOIN optouts_arrow o ON (o.kind = 'mrn' AND o.provider = i.provider
                                  AND (i.mrn = o.value OR list_contains(i.all_identifiers, o.value)))
                              OR (o.kind = 'national_id' AND i.national_id_scheme = o.scheme
                                  AND i.national_id = o.value)
-        JOIN vault.person p ON p.person_seq = i.person_seq""").fetchall()
+        JOIN vault.record now ON now.source_key = i.source_key AND now.active
+        JOIN vault.person p ON p.person_seq = now.person_seq""").fetchall()
     con.unregister("optouts_arrow")
     vault.forget("optout_identity")
     return {int(r[0]) for r in rows}

@@ -22,13 +22,13 @@ import numpy as np
 import orjson
 
 from healthhub.exceptions import UserError
-from healthhub.identity.features import build_features
+from healthhub.identity.features import FEATURES_VERSION, build_features
 from healthhub.identity.linkage.cluster import cluster
 from healthhub.identity.linkage.comparisons import describe
 from healthhub.identity.linkage.link import LinkSettings, compare_pairs, decide_pairs, estimate_u
 from healthhub.identity.linkage.model import default_model
 from healthhub.identity.pseudonyms import new_person_keys, person_ids
-from healthhub.identity.stage import stored_model
+from healthhub.identity.stage import obsolete_pairs, stored_model
 from healthhub.identity.vault import IDENTITY_COLUMNS, Vault
 
 DECISIONS = ("same", "different")
@@ -102,7 +102,22 @@ def _event(vault: Vault, kind: str, from_seq: int, to_seq: int, record_ids: list
     return event_id
 
 
+def _national_conflict(vault: Vault, first: int, second: int) -> bool:
+    """Whether the two people's records carry two different valid ids of one scheme."""
+    vault.load_features(FEATURES_VERSION, f"r.person_seq IN ({int(first)}, {int(second)})",
+                        name="merging")  # fmt: skip
+    found = vault.count(
+        "SELECT count(*) FROM (SELECT nid_scheme FROM merging WHERE nid IS NOT NULL"
+        " GROUP BY nid_scheme HAVING count(DISTINCT nid) > 1)"
+    )
+    vault.forget("merging")
+    return found > 0
+
+
 def _merge(vault: Vault, first: int, second: int) -> list[int]:
+    if _national_conflict(vault, first, second):
+        raise UserError("these records belong to people with two different valid national ids"
+                        " of one scheme: they cannot be one person")  # fmt: skip
     counts = dict(vault.con.execute(
         "SELECT person_seq, count(*) FROM vault.record WHERE active AND person_seq IN (?, ?)"
         " GROUP BY 1", [first, second]).fetchall())  # fmt: skip
@@ -180,7 +195,10 @@ def decide(vault: Vault, pair_id: int, decision: str, actor: str, note: str | No
         if left is None or right is None:
             return []
         if decision == "same" and left[1] != right[1]:
-            return _merge(vault, left[1], right[1])
-        if decision == "different" and left[1] == right[1]:
-            return _split(vault, left[1], settings)
-        return []
+            events = _merge(vault, left[1], right[1])
+        elif decision == "different" and left[1] == right[1]:
+            events = _split(vault, left[1], settings)
+        else:
+            events = []
+        obsolete_pairs(vault)
+        return events

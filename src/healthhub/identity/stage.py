@@ -109,9 +109,12 @@ def _prepare(vault: Vault) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE person_counts AS
         SELECT person_seq, count(*) AS n FROM vault.record WHERE active GROUP BY person_seq""")
+    # ``solo``: every record the old person has is re-sent with changes in this delivery,
+    # so nothing else holds that person and its records may keep it
     con.execute("""
         CREATE OR REPLACE TEMP TABLE changed AS
-        SELECT s.record_id, s.old_person_seq, coalesce(pc.n, 0) <= 1 AS solo
+        SELECT s.record_id, s.old_person_seq,
+            coalesce(pc.n, 0) <= count(*) OVER (PARTITION BY s.old_person_seq) AS solo
         FROM incoming_status s LEFT JOIN person_counts pc ON pc.person_seq = s.old_person_seq
         WHERE s.status = 'changed'""")
     con.execute("""
@@ -236,14 +239,14 @@ def _persist(vault: Vault, run_id: str, outcome: LinkOutcome | None) -> dict[str
                     " WHERE vault.record.person_seq = m.person_seq AND vault.record.active")  # fmt: skip
         con.execute("UPDATE vault.person SET retired_run = ?, merged_into = m.survivor FROM merges m"
                     " WHERE vault.person.person_seq = m.person_seq", [run_id])  # fmt: skip
-        # re-sent records that now belong to someone else
+        # re-sent records that now belong to someone else (their earlier rows carry the old
+        # person's id, merged away or not)
         con.execute("""
             CREATE OR REPLACE TEMP TABLE record_moves AS
             SELECT c.old_person_seq AS from_seq, a.person_seq AS to_seq, s.patient_key
             FROM changed c JOIN assigned a USING (record_id)
             JOIN incoming_status s USING (record_id)
-            WHERE a.person_seq <> c.old_person_seq
-              AND c.old_person_seq NOT IN (SELECT person_seq FROM merges)""")
+            WHERE a.person_seq <> c.old_person_seq""")
         counts["moves"] = _event(vault, run_id, "move", "record_moves",
                                  "re-sent with other identifiers")  # fmt: skip
         con.execute(
@@ -254,6 +257,7 @@ def _persist(vault: Vault, run_id: str, outcome: LinkOutcome | None) -> dict[str
             [run_id],
         )
         counts["review_pairs"] = _review_pairs(vault, run_id) if outcome else 0
+        obsolete_pairs(vault)
         if outcome is not None and "estimated by EM" in outcome.model.notes:
             con.execute("INSERT INTO vault.linkage_model VALUES (?, now(), ?, ?)",
                         [run_id, outcome.model.pairs, orjson.dumps(outcome.model.as_dict()).decode()])  # fmt: skip
@@ -283,12 +287,23 @@ def _review_pairs(vault: Vault, run_id: str) -> int:
     return vault.count("SELECT count(*) FROM review_new")
 
 
+def obsolete_pairs(vault: Vault) -> None:
+    """Pending review pairs whose two records are now one person (linked since) are no
+    longer a question."""
+    vault.con.execute("""
+        UPDATE vault.review_pair SET status = 'obsolete' WHERE status = 'pending' AND pair_id IN (
+            SELECT q.pair_id FROM vault.review_pair q
+            JOIN vault.record a ON a.source_key = q.source_key_a AND a.active
+            JOIN vault.record b ON b.source_key = q.source_key_b AND b.active
+            WHERE q.status = 'pending' AND a.person_seq = b.person_seq)""")
+
+
 def _person_map(vault: Vault, provider: str, out: Path) -> None:
     """Every active record of the provider with its person id (patient ids decrypted)."""
     vault.con.execute(
         f"""
         COPY (
-            SELECT r.provider, i.patient_id, p.person_id, r.has_birth_date
+            SELECT r.provider, i.patient_id, p.person_id, r.has_birth_date, r.patient_key
             FROM vault.record r JOIN vault.person p USING (person_seq)
             JOIN (SELECT record_id, patient_id FROM identity WHERE provider = $1
                   UNION ALL SELECT record_id, patient_id FROM incoming_status
@@ -297,6 +312,33 @@ def _person_map(vault: Vault, provider: str, out: Path) -> None:
         ) TO '{out}' (FORMAT parquet)""",
         [provider],
     )
+
+
+def refresh_person_map(vault_folder: Path, keys: KeyStore, staging: Path) -> int:
+    """Bring a run's person map up to date with the vault, just before standardisation:
+    other runs, reviewers or a key rotation may have changed people or their ids since
+    this run was identified. Returns how many source patients now have another id."""
+    path = staging / IDENTIFIED / "person_map.parquet"
+    if not path.exists():
+        return 0
+    vault = Vault(vault_folder, keys)
+    try:
+        source = f"read_parquet({DUCKDB.string(str(path))})"
+        changed = vault.count(
+            f"SELECT count(*) FROM {source} m JOIN vault.record r ON r.patient_key = m.patient_key"
+            " AND r.active JOIN vault.person p USING (person_seq) WHERE p.person_id <> m.person_id"
+        )
+        if changed:
+            fresh = vault.con.sql(
+                f"SELECT m.provider, m.patient_id, coalesce(p.person_id, m.person_id) AS person_id,"
+                f" m.has_birth_date, m.patient_key FROM {source} m LEFT JOIN vault.record r"
+                f" ON r.patient_key = m.patient_key AND r.active"
+                f" LEFT JOIN vault.person p USING (person_seq)"
+            ).to_arrow_table()
+            pq.write_table(fresh, path)
+        return changed
+    finally:
+        vault.close()
 
 
 def identify(engine: Engine, hub_vault: Path, keys: KeyStore, provider: str, run_id: str, staging: Path,

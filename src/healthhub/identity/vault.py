@@ -102,8 +102,8 @@ class VaultKeys:
     index: bytes
 
     @classmethod
-    def from_store(cls, keys: KeyStore) -> VaultKeys:
-        master = keys.vault_key()
+    def from_store(cls, keys: KeyStore, create: bool = False) -> VaultKeys:
+        master = keys.vault_key(create)
         return cls(subkey(master, "sealing"), subkey(master, "index"))
 
 
@@ -125,10 +125,20 @@ class Vault:
         for sub in (folder, folder / "segments", folder / "tmp"):
             sub.mkdir(parents=True, exist_ok=True)
             sub.chmod(0o700)
-        self.keys = VaultKeys.from_store(keys)
+        new = not (folder / "vault.duckdb").exists()
+        self.keys = VaultKeys.from_store(keys, create=new)
+        self._vault_print = fingerprint(keys.vault_key())
         self.hub_key = keys.hub_key()
         self._sealer = Sealer(self.keys.sealing)
         self.con = duckdb.connect()
+        try:
+            self._open(keys, memory_limit, rotating_to)
+        except BaseException:
+            self.con.close()  # a refused vault stays detached
+            raise
+
+    def _open(self, keys: KeyStore, memory_limit: str | None, rotating_to: str | None) -> None:
+        folder = self.folder
         self.con.execute(f"SET temp_directory = {DUCKDB.string(str(folder / 'tmp'))}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {DUCKDB.string(memory_limit)}")
@@ -148,9 +158,13 @@ class Vault:
         if not rows:
             self.con.executemany(
                 "INSERT INTO vault.vault_meta VALUES (?, ?)",
-                [("schema_version", SCHEMA_VERSION), ("hub_key", hub)],
-            )
+                [("schema_version", SCHEMA_VERSION), ("hub_key", hub),
+                 ("vault_key", self._vault_print)],
+            )  # fmt: skip
             return
+        if rows.get("vault_key") != self._vault_print:
+            raise UserError(f"{self.folder}: the vault was sealed under another vault key than"
+                            " the key store's (restore the hub's vault.key)")  # fmt: skip
         if rows.get("schema_version") != SCHEMA_VERSION:
             raise UserError(f"{self.folder}: vault schema {rows.get('schema_version')} is not"
                             f" {SCHEMA_VERSION}, the version this healthhub reads")  # fmt: skip
@@ -158,10 +172,10 @@ class Vault:
             self.con.execute("INSERT OR REPLACE INTO vault.vault_meta VALUES ('rotating_to', ?)",
                              [rotating_to])  # fmt: skip
             return
+        if rows.get("rotating_to"):
+            raise UserError(f"{self.folder}: a rotation of the hub key was interrupted;"
+                            " run `healthhub keys rotate` again to finish it")  # fmt: skip
         if rows.get("hub_key") != hub:
-            if rows.get("rotating_to"):
-                raise UserError(f"{self.folder}: a rotation of the hub key was interrupted;"
-                                " run `healthhub keys rotate` again to finish it")  # fmt: skip
             raise UserError(f"{self.folder}: the vault's person ids were made under another hub"
                             " key (key store and vault do not belong together)")  # fmt: skip
 

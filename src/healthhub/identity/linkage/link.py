@@ -213,7 +213,9 @@ def decide_pairs(con: duckdb.DuckDBPyConnection, model: Model, settings: LinkSet
         JOIN features l ON l.record_id = s.id_l JOIN features r ON r.record_id = s.id_r
         LEFT JOIN decisions d ON d.source_key_a = least(l.source_key, r.source_key)
             AND d.source_key_b = greatest(l.source_key, r.source_key)""")
-    # reviewers' decisions on pairs blocking did not bring up this time
+    # reviewers' decisions on pairs blocking did not bring up this time, new records or not
+    # (a "different" between two people the hub knows keeps them apart when a new record
+    # links to both)
     con.execute("""
         INSERT INTO decided (id_l, id_r, probability, match_weight, by_national_id, guarded,
                              decision, basis)
@@ -223,8 +225,7 @@ def decide_pairs(con: duckdb.DuckDBPyConnection, model: Model, settings: LinkSet
         FROM decisions d
         JOIN features l ON l.source_key = d.source_key_a
         JOIN features r ON r.source_key = d.source_key_b
-        WHERE (l.is_new OR r.is_new)
-          AND NOT EXISTS (SELECT 1 FROM decided x
+        WHERE NOT EXISTS (SELECT 1 FROM decided x
                           WHERE x.id_l = least(l.record_id, r.record_id)
                             AND x.id_r = greatest(l.record_id, r.record_id))""")
 
