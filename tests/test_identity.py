@@ -144,7 +144,7 @@ def test_identifiers_are_sealed_in_the_vault(hub: Hub, tmp_path: Path) -> None:
 def test_an_altered_segment_or_another_hubs_keys_are_refused(hub: Hub, tmp_path: Path) -> None:
     deliver(hub, "hospital", tmp_path / "d1", patient("p1"))
     other = init_hub(tmp_path / "other")
-    with pytest.raises(UserError, match="another (hub|vault) key"):
+    with pytest.raises(UserError, match=r"another (hub|vault) key"):
         Vault(hub.vault, KeyStore(other.keys))
     files = sorted(hub.vault.glob("segments/*.seg"))
     assert [p.name.endswith(".features.seg") for p in files] == [True, False]
