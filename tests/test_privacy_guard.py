@@ -131,9 +131,11 @@ def test_table(hub):
 def test_a_street_line_in_an_audit_payload_fails_the_session(session: pytest.Pytester) -> None:
     result, output = run(session, """
 from healthhub.governance import audit
+from healthhub.identity.keys import KeyStore
 
 def test_audit(hub):
-    audit.record(hub.governance, audit.LINKS_EXPORTED, {"file": "12 Rue des Zinnias.csv"})
+    key = KeyStore(hub.keys).audit_key()
+    audit.record(hub.governance, key, audit.LINKS_EXPORTED, {"file": "12 Rue des Zinnias.csv"})
 """)  # fmt: skip
     assert_leak(result, output, "governance store table audit_event, column payload",
                 "a street line")  # fmt: skip

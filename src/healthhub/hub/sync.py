@@ -18,7 +18,7 @@ from healthhub.exceptions import UserError
 from healthhub.hub.config import Hub
 from healthhub.identity.events import moves_after
 from healthhub.identity.keys import HUB_KEY, KeyStore, fingerprint
-from healthhub.identity.pseudonyms import person_ids
+from healthhub.identity.rotation import apply_ids, id_mapping
 from healthhub.identity.vault import Vault
 from healthhub.standardize.cdm import CDM_TABLES
 from healthhub.standardize.warehouse import (
@@ -86,30 +86,16 @@ def rotate_hub_key(hub: Hub) -> dict[str, Any]:
     old_print, new_print = fingerprint(old_key), fingerprint(new_key)
     vault = Vault(hub.vault, keys, hub.memory_limit, rotating_to=new_print)
     try:
-        people = vault.con.execute(
-            "SELECT person_key, person_id FROM vault.person ORDER BY person_seq"
-        ).fetchall()
-        person_keys = [bytes(k) for k, _ in people]
-        current = [int(i) for _, i in people]
-        new_ids = person_ids(new_key, person_keys)
-        old_ids = person_ids(old_key, person_keys)
-        vault_done = bool(len(people)) and current[0] == int(new_ids[0])
-        mapping = pa.table({"old_id": pa.array(old_ids, pa.int64()),
-                            "new_id": pa.array(new_ids, pa.int64())})  # fmt: skip
+        mapping, vault_done = id_mapping(vault, old_key, new_key)
         rows = _rekey_warehouse(hub, mapping, new_print)
         if not vault_done:
-            with vault.transaction():
-                vault.con.register("mapping_arrow", mapping)
-                vault.con.execute("UPDATE vault.person SET person_id = m.new_id FROM mapping_arrow m"
-                                  " WHERE vault.person.person_id = m.old_id")  # fmt: skip
-                vault.con.unregister("mapping_arrow")
-                vault.con.execute("UPDATE vault.vault_meta SET value = ? WHERE name = 'hub_key'",
-                                  [new_print])  # fmt: skip
+            apply_ids(vault, mapping, new_print)
         vault.finish_rotation()
     finally:
         vault.close()
     keys.promote(HUB_KEY)
-    return {"key": HUB_KEY, "people": len(people), "rows": rows, "old": old_print, "new": new_print}
+    return {"key": HUB_KEY, "people": len(mapping), "rows": rows, "old": old_print,
+            "new": new_print}  # fmt: skip
 
 
 def _rekey_warehouse(hub: Hub, mapping: pa.Table, new_print: str) -> int:
