@@ -86,12 +86,7 @@ class KeyStore:
         path = self._path(name)
         if not path.is_file():
             return False
-        size = path.stat().st_size
-        with path.open("r+b") as fh:
-            fh.write(b"\0" * size)
-            fh.flush()
-            os.fsync(fh.fileno())
-        path.unlink()
+        _wipe(path)
         return True
 
     def hub_key(self) -> bytes:
@@ -141,12 +136,17 @@ class KeyStore:
         retired.unlink(missing_ok=True)
         os.link(current, retired)
         os.replace(staged, current)
-        size = retired.stat().st_size
-        with retired.open("r+b") as fh:
-            fh.write(b"\0" * size)
-            fh.flush()
-            os.fsync(fh.fileno())
-        retired.unlink()
+        _wipe(retired)
+
+
+def _wipe(path: Path) -> None:
+    """Overwrite a key file's bytes, then remove it."""
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.write(b"\0" * size)
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink()
 
 
 def fingerprint(key: bytes) -> str:
