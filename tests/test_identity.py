@@ -22,6 +22,7 @@ from healthhub.hub import pipeline
 from healthhub.hub.config import CONFIG_NAME, Hub, init_hub, open_hub
 from healthhub.identity import optouts, review
 from healthhub.identity.crypto import VaultIntegrityError
+from healthhub.identity.features import FEATURES_VERSION
 from healthhub.identity.keys import KeyStore
 from healthhub.identity.links import source_links
 from healthhub.identity.projects import pseudonyms_for
@@ -158,7 +159,7 @@ def test_an_altered_segment_or_another_hubs_keys_are_refused(hub: Hub, tmp_path:
             vault.load_identities()
         assert "Zyxwabc" not in str(caught.value)
         with pytest.raises(VaultIntegrityError, match=r"features\.seg: does not decrypt"):
-            vault.load_features(1)
+            vault.load_features(FEATURES_VERSION)
     finally:
         vault.close()
 

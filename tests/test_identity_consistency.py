@@ -240,3 +240,24 @@ def test_a_setting_to_change_exits_2(hub: Hub, tmp_path: Path) -> None:
         for i in range(30)))  # fmt: skip
     result = run("ingest", "--hub", str(hub.root), "--provider", "hospital", str(folder))
     assert result.exit_code == 2 and "linkage_memory" in result.output
+
+
+def test_features_stored_by_another_version_are_computed_again(hub: Hub, tmp_path: Path) -> None:
+    from healthhub.identity.features import FEATURES_VERSION
+
+    deliver(hub, "hospital", tmp_path / "d1", patient("h1"))
+    vault = Vault(hub.vault, KeyStore(hub.keys))
+    try:
+        vault.con.execute("UPDATE vault.segment SET features_version = ?", [FEATURES_VERSION - 1])
+    finally:
+        vault.close()
+    result = deliver(hub, "laboratory", tmp_path / "d2", patient("l1", phone=None))
+    assert result["summary"]["identify"]["joined_existing"] == 1
+    vault = Vault(hub.vault, KeyStore(hub.keys))
+    try:
+        versions = {v for (v,) in vault.con.execute(
+            "SELECT features_version FROM vault.segment").fetchall()}  # fmt: skip
+        assert versions == {FEATURES_VERSION}
+        assert vault.load_features(FEATURES_VERSION) == []
+    finally:
+        vault.close()

@@ -25,8 +25,6 @@ import pyarrow as pa
 from healthhub.identity import names
 from healthhub.identity.linkage.model import DEFAULT_U, TF_PSEUDO_RECORDS
 
-FORM_COLUMNS = ("given", "all_given", "all_family", "city")
-
 
 def _name_forms(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
     rows = con.execute(f"""
@@ -47,13 +45,9 @@ def _name_forms(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
         sq.append(squashed or None)
         first.append(head or None)
         toks.append(words)
-        sound.append(names.sound_key(squashed) or None)
-        token_sounds.append(
-            sorted(
-                {names.sound_key(w) for w in words}
-                | ({names.sound_key(squashed)} if squashed else set())
-            )
-        )
+        whole = names.sound_key(squashed)
+        sound.append(whole or None)
+        token_sounds.append(sorted({names.sound_key(w) for w in words} | ({whole} - {""})))
         group.append(groups.get(squashed) or groups.get(head) or head or None)
     return pa.table({
         "raw": pa.array(raw, pa.string()), "sq": pa.array(sq, pa.string()),
@@ -86,7 +80,7 @@ base AS (
              WHEN f1.sq IS NOT NULL THEN [f1.sq] ELSE [] END AS fam,
         coalesce(fm.fam_tokens, f1.tokens, []) AS fam_tokens,
         coalesce(fm.fam_sounds, f1.token_sounds, []) AS fam_sounds,
-        s.d AS birth, CAST(s.d AS VARCHAR) AS dob,
+        CAST(s.d AS VARCHAR) AS dob,
         coalesce(year(s.d), TRY_CAST(left(s.birth_date, 4) AS INTEGER)) AS birth_year,
         month(s.d) AS birth_month, day(s.d) AS birth_day,
         CASE WHEN s.d IS NOT NULL THEN concat_ws('-', year(s.d),
@@ -175,10 +169,10 @@ LEFT JOIN phone_tf pt ON pt.record_id = f.record_id
 
 # the version of what ``record_features`` computes: stored features of another version are
 # computed again from the identifiers
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 # what the vault stores of a record's features (the rest comes from its record row)
 STORED = ("record_id", "given_sq", "given1", "given_group", "given_sound", "given_tokens", "fam",
-          "fam_tokens", "fam_sounds", "birth", "dob", "birth_year", "birth_month", "birth_day",
+          "fam_tokens", "fam_sounds", "dob", "birth_year", "birth_month", "birth_day",
           "dob_sorted", "sex", "postcode", "city_sq", "address", "phones", "email", "nid_scheme",
           "nid", "multiple_birth", "name_sounds", "name_pairs")  # fmt: skip
 

@@ -103,11 +103,12 @@ def remove(vault: Vault, optout_id: int, effective: date, actor: str, note: str 
                      note])  # fmt: skip
 
 
-def _in_force(vault: Vault, as_of: date) -> list[tuple[int, str, str | None, str]]:
-    """(optout_id, kind, provider, the sealed lookup text) of opt-outs in force on a day."""
+def _in_force(vault: Vault, as_of: date) -> list[tuple[int, str, str | None, str, date, str]]:
+    """(optout_id, kind, provider, lookup text, since, legal basis) of the opt-outs in force
+    on a day: those whose last event on or before it is an addition."""
     rows = vault.con.execute(
         """
-        SELECT optout_id, kind, provider, sealed FROM (
+        SELECT optout_id, kind, provider, sealed, effective, legal_basis FROM (
             SELECT *, row_number() OVER (PARTITION BY optout_id
                                          ORDER BY effective DESC, recorded_at DESC) AS latest
             FROM vault.optout_event WHERE effective <= ?)
@@ -115,8 +116,8 @@ def _in_force(vault: Vault, as_of: date) -> list[tuple[int, str, str | None, str
         [as_of],
     ).fetchall()
     sealer = Sealer(vault.keys.sealing)
-    return [(int(i), k, p, sealer.open(s, b"optout", f"opt-out {i}").decode())
-            for i, k, p, s in rows]  # fmt: skip
+    return [(int(i), k, p, sealer.open(s, b"optout", f"opt-out {i}").decode(), since, basis)
+            for i, k, p, s, since, basis in rows]  # fmt: skip
 
 
 def opted_out(vault: Vault, as_of: date) -> set[int]:
@@ -125,7 +126,7 @@ def opted_out(vault: Vault, as_of: date) -> set[int]:
     if not wanted:
         return set()
     kinds, providers, schemes, values = [], [], [], []
-    for _, kind, _provider, text in wanted:
+    for _, kind, _provider, text, _since, _basis in wanted:
         _, p, scheme, value = text.split(SEPARATOR)
         kinds.append(kind)
         providers.append(p or None)
@@ -152,37 +153,37 @@ def opted_out(vault: Vault, as_of: date) -> set[int]:
 
 def listing(vault: Vault, as_of: date) -> list[OptOut]:
     """Every opt-out with its history and whether it is in force on ``as_of`` (no values)."""
-    con = vault.con
-    rows = con.execute("""
-        SELECT optout_id, action, kind, provider, effective, legal_basis, recorded_by,
-            CAST(recorded_at AS VARCHAR), note
-        FROM vault.optout_event ORDER BY optout_id, effective, recorded_at""").fetchall()
-    in_force = {i for i, *_ in _in_force(vault, as_of)}
-    found: dict[int, OptOut] = {}
+    in_force = {row[0]: row for row in _in_force(vault, as_of)}
     sealer = Sealer(vault.keys.sealing)
-    schemes: dict[int, str | None] = {}
-    for optout_id, sealed in con.execute(
-        "SELECT optout_id, any_value(sealed) FROM vault.optout_event GROUP BY 1"
+    history: dict[int, list[dict[str, Any]]] = {}
+    first: dict[int, tuple[str, str | None, bytes]] = {}
+    for (
+        optout_id,
+        action,
+        kind,
+        provider,
+        effective,
+        basis,
+        who,
+        at,
+        note,
+        sealed,
+    ) in vault.con.execute(
+        """SELECT optout_id, action, kind, provider, effective, legal_basis, recorded_by,
+               CAST(recorded_at AS VARCHAR), note, sealed
+           FROM vault.optout_event ORDER BY optout_id, effective, recorded_at"""
     ).fetchall():
-        schemes[int(optout_id)] = sealer.open(sealed, b"optout", "opt-out").decode().split(
-            SEPARATOR)[2] or None  # fmt: skip
-    for optout_id, action, kind, provider, effective, basis, who, at, note in rows:
-        entry = found.get(optout_id) or OptOut(int(optout_id), kind, provider,
-                                               schemes.get(int(optout_id)), False, None, None, [])  # fmt: skip
-        entry.history.append({"action": action, "effective": effective.isoformat(),
-                              "legal_basis": basis, "recorded_by": who, "recorded_at": at,
-                              "note": note})  # fmt: skip
-        found[optout_id] = entry
+        first.setdefault(int(optout_id), (kind, provider, sealed))
+        history.setdefault(int(optout_id), []).append(
+            {"action": action, "effective": effective.isoformat(), "legal_basis": basis,
+             "recorded_by": who, "recorded_at": at, "note": note})  # fmt: skip
     out = []
-    for entry in found.values():
-        adds = [
-            h for h in entry.history if h["action"] == "add" and h["effective"] <= as_of.isoformat()
-        ]
-        current = adds[-1] if adds and entry.optout_id in in_force else None
-        out.append(OptOut(entry.optout_id, entry.kind, entry.provider, entry.scheme,
-                          entry.optout_id in in_force,
-                          date.fromisoformat(current["effective"]) if current else None,
-                          current["legal_basis"] if current else None, entry.history))  # fmt: skip
+    for optout_id, (kind, provider, sealed) in first.items():
+        scheme = sealer.open(sealed, b"optout", f"opt-out {optout_id}").decode().split(SEPARATOR)[2]
+        current = in_force.get(optout_id)
+        out.append(OptOut(optout_id, kind, provider, scheme or None, current is not None,
+                          current[4] if current else None, current[5] if current else None,
+                          history[optout_id]))  # fmt: skip
     return out
 
 

@@ -79,7 +79,7 @@ def direct_columns() -> frozenset[str]:
 
 def stored_model(vault: Vault) -> Model | None:
     rows = vault.con.execute(
-        "SELECT params FROM vault.linkage_model WHERE pairs >= 0 ORDER BY created_at DESC LIMIT 1"
+        "SELECT params FROM vault.linkage_model ORDER BY created_at DESC LIMIT 1"
     ).fetchall()
     return Model.from_dict(orjson.loads(rows[0][0])) if rows else None
 
@@ -183,8 +183,8 @@ def _new_people(vault: Vault, run_id: str) -> int:
 
 
 def _event(vault: Vault, run_id: str, kind: str, source: str, reason: str) -> int:
-    """Record one event per row of ``source`` (from_seq, to_seq, and the moves' patient
-    keys in ``moving``): returns the number of events."""
+    """Record one event per (from_seq, to_seq) of relation ``source`` (from_seq, to_seq,
+    patient_key), its rows as the event's moves; returns the number of events."""
     con = vault.con
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE event_rows AS
@@ -271,8 +271,8 @@ def _review_pairs(vault: Vault, run_id: str) -> int:
         CREATE OR REPLACE TEMP TABLE review_new AS
         SELECT least(l.source_key, r.source_key) AS a, greatest(l.source_key, r.source_key) AS b,
             d.probability, d.match_weight, to_json(struct_pack({levels})) AS levels,
-            CASE WHEN d.guarded THEN 'looks like relatives (same family and home, other given'
-                 || ' names, or both twins)' ELSE 'uncertain match' END AS reason
+            CASE WHEN d.guarded THEN 'looks like relatives (one home, other given names or'
+                 || ' birth years far apart, or both twins)' ELSE 'uncertain match' END AS reason
         FROM decided d JOIN features l ON l.record_id = d.id_l JOIN features r ON r.record_id = d.id_r
         WHERE d.decision = 'review'""")
     con.execute("""

@@ -155,17 +155,16 @@ def fit_model(con: duckdb.DuckDBPyConnection, u: dict[str, list[float]], stored:
         " FROM compared"
         " GROUP BY ALL"
     ).fetchall()
+    start = _with_u(stored, u) if stored else default_model(u)
     if not rows:
-        return _with_u(stored, u) if stored else default_model(u)
+        return start
     data = np.array(rows, dtype=np.int64)
     patterns, rules = data[:, : len(COMPARISONS)], data[:, -3]
     labelled, counts = data[:, -2] == 1, data[:, -1]
     total = int(counts.sum())
     if total < min_pairs:
-        model = _with_u(stored, u) if stored else default_model(u)
-        model.notes = [*model.notes, f"too few pairs ({total:,}) to estimate m"]
-        return model
-    start = _with_u(stored, u) if stored else default_model(u)
+        start.notes = [*start.notes, f"too few pairs ({total:,}) to estimate m"]
+        return start
     if int(counts[labelled].sum()) >= MIN_LABELLED:
         start = Model(m_from_labelled(patterns[labelled], counts[labelled]), u,
                       float(counts[labelled].sum() / total), notes=start.notes)  # fmt: skip
@@ -281,14 +280,12 @@ def link(con: duckdb.DuckDBPyConnection, settings: LinkSettings, stored: Model |
     else:
         u = estimate_u(con, settings.random_pairs)
     model = fit_model(con, u, stored, settings.min_pairs_for_em)
-    reused = stored is not None and u is stored.u
-    model.records = stored.records if reused and stored is not None else records
+    model.records = stored.records if stored is not None and u is stored.u else records
     seconds["model"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     new = _scalar(con, "SELECT count(*) FROM features WHERE is_new")
-    total = _scalar(con, "SELECT count(*) FROM features")
-    possible = new * (total - new) + new * (new - 1) // 2
+    possible = new * (records - new) + new * (new - 1) // 2
     estimated = "estimated by EM" in model.notes
     model.prior_weight_used = model.prior_weight(compared, possible, 0 if estimated else new)
     decide_pairs(con, model, settings)
