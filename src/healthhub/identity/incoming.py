@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from healthhub.engines.dialects import DUCKDB
-from healthhub.identity import national_ids
+from healthhub.identity import national_ids, national_ids_sql
 from healthhub.identity.crypto import blind_indexes, source_texts
 
 
@@ -48,8 +48,10 @@ def _national_ids(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE incoming_nid (patient_id VARCHAR, scheme VARCHAR,"
                 " value VARCHAR, status VARCHAR)")  # fmt: skip
     for (scheme,) in con.execute("SELECT DISTINCT scheme FROM nid_found ORDER BY 1").fetchall():
-        if national_ids.has_sql(scheme):  # set-based
-            normal, status = national_ids.sql_verdict(scheme, "value", "n", "gender", "birth_date")
+        if national_ids_sql.has_sql(scheme):  # set-based
+            normal, status = national_ids_sql.sql_verdict(
+                scheme, "value", "n", "gender", "birth_date"
+            )
             con.execute(f"INSERT INTO incoming_nid SELECT patient_id, scheme, n, {status} FROM"
                         f" (SELECT *, {normal} AS n FROM nid_found WHERE scheme = ?)", [scheme])  # fmt: skip
             continue
