@@ -34,7 +34,8 @@ from healthhub.identity.vault import Vault
 from healthhub.standardize.cdm import quote
 from healthhub.standardize.vocabulary import load_source_to_concept_map
 from healthhub.standardize.warehouse import connect
-from omop_spec_cases import CASES, LOCAL_MAP, PROVIDER, UNVIEWED, Case, Ref
+from omop_spec_builders import LOCAL_MAP, PROVIDER, Case, Ref
+from omop_spec_cases import CASES, UNVIEWED
 
 # --- running the cases -------------------------------------------------------------------
 
